@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Start, stop or inspect the three servers Orderly needs (PostgreSQL, Redis,
+# RabbitMQ) as plain local processes on 127.0.0.1, with all data under
+# $ORDERLY_STATE_DIR (default .local/, git-ignored). Idempotent: `start` on a
+# running stack only checks it. Used by `make run`, `make test` and CI alike.
+#
+#   scripts/services.sh start|stop|status|env
+#
+# First start generates the passwords and writes $ORDERLY_STATE_DIR/orderly.env,
+# which config.py reads; nothing secret is ever committed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${ORDERLY_STATE_DIR:-$ROOT/.local}
+mkdir -p "$STATE"
+STATE=$(cd "$STATE" && pwd)
+
+PG_PORT=${ORDERLY_PG_PORT:-55432}
+REDIS_PORT=${ORDERLY_REDIS_PORT:-56379}
+AMQP_PORT=${ORDERLY_AMQP_PORT:-55672}
+RABBIT_MGMT_PORT=${ORDERLY_RABBIT_MGMT_PORT:-55673}
+RABBIT_DIST_PORT=${ORDERLY_RABBIT_DIST_PORT:-55674}
+EPMD_PORT=${ORDERLY_EPMD_PORT:-55675}
+
+PG_DIR=$STATE/postgres
+REDIS_DIR=$STATE/redis
+RABBIT_DIR=$STATE/rabbitmq
+SECRETS=$STATE/secrets
+ENV_FILE=$STATE/orderly.env
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- install
+install_missing() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  command -v initdb >/dev/null || [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+pg_bin() { command -v "$1" 2>/dev/null || echo "/usr/lib/postgresql/15/bin/$1"; }
+
+# ---------------------------------------------------------------- secrets
+secret() {  # secret NAME: read or generate a random password
+  local file=$SECRETS/$1
+  if [ ! -s "$file" ]; then
+    mkdir -p "$SECRETS" && chmod 700 "$SECRETS"
+    python3 -c 'import secrets; print(secrets.token_urlsafe(24))' >"$file"
+    chmod 600 "$file"
+  fi
+  cat "$file"
+}
+
+write_env_file() {
+  local pg_pw rabbit_pw flower_pw
+  pg_pw=$(secret postgres-orderly)
+  rabbit_pw=$(secret rabbitmq-orderly)
+  flower_pw=$(secret flower-admin)
+  umask 077
+  cat >"$ENV_FILE" <<EOF
+# Written by scripts/services.sh for the local stack; regenerated on start.
+DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly
+TEST_DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly_test
+REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1
+BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly
+TEST_BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly_test
+FLOWER_BASIC_AUTH=admin:$flower_pw
+EOF
+}
+
+# ---------------------------------------------------------------- helpers
+wait_port() {  # wait_port PORT SECONDS
+  local deadline=$((SECONDS + $2))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+# PID 1 here keeps exited children as zombies for a while: `kill -0` alone lies.
+alive() {
+  local pid=$1 state
+  [ -n "$pid" ] && state=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+  [[ $state != Z* ]]
+}
+pidfile_alive() { [ -s "$1" ] && alive "$(head -n1 "$1")"; }
+wait_dead() {  # wait_dead PID SECONDS
+  local deadline=$((SECONDS + $2))
+  while alive "$1"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+pg() { runuser -u postgres -- "$@"; }
+pg_running() { pidfile_alive "$PG_DIR/data/postmaster.pid"; }
+
+start_postgres() {
+  if [ ! -s "$PG_DIR/data/PG_VERSION" ]; then
+    log "initialising PostgreSQL in $PG_DIR"
+    mkdir -p "$PG_DIR/data" && chown -R postgres: "$PG_DIR" && chmod 700 "$PG_DIR/data"
+    pg "$(pg_bin initdb)" -D "$PG_DIR/data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log"
+  fi
+  if ! pg_running; then
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    pg "$(pg_bin pg_ctl)" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR -c max_connections=200" \
+      start >/dev/null
+  fi
+  local pw
+  pw=$(secret postgres-orderly)
+  pg psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 -v pw="$pw" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE orderly LOGIN PASSWORD %L', :'pw')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'orderly') \gexec
+ALTER ROLE orderly PASSWORD :'pw';
+ALTER ROLE orderly SET statement_timeout = '15s';
+ALTER ROLE orderly SET lock_timeout = '5s';
+ALTER ROLE orderly SET idle_in_transaction_session_timeout = '60s';
+SELECT 'CREATE DATABASE orderly OWNER orderly'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'orderly') \gexec
+SELECT 'CREATE DATABASE orderly_test OWNER orderly'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'orderly_test') \gexec
+SQL
+}
+
+stop_postgres() {
+  pg_running || return 0
+  log "stopping PostgreSQL"
+  pg "$(pg_bin pg_ctl)" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null || true
+}
+
+# ---------------------------------------------------------------- Redis
+redis_running() { pidfile_alive "$REDIS_DIR/redis.pid"; }
+
+start_redis() {
+  mkdir -p "$REDIS_DIR"
+  if ! redis_running; then
+    log "starting Redis on 127.0.0.1:$REDIS_PORT"
+    # A cache: no snapshot or AOF (a restart must not bring back stale entries),
+    # bounded memory with LRU eviction.
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+      --save '' --appendonly no --maxmemory 256mb --maxmemory-policy allkeys-lru \
+      --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+      --dir "$REDIS_DIR"
+  fi
+  wait_port "$REDIS_PORT" 30 || die "Redis did not open port $REDIS_PORT"
+  until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do sleep 0.1; done
+}
+
+stop_redis() {
+  redis_running || return 0
+  log "stopping Redis"
+  local pid
+  pid=$(cat "$REDIS_DIR/redis.pid")
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+  wait_dead "$pid" 30 || kill -9 "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+rabbit_env() {
+  export HOME=$RABBIT_DIR
+  export RABBITMQ_NODENAME=orderly@localhost RABBITMQ_USE_LONGNAME=false
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP_PORT
+  export RABBITMQ_DIST_PORT=$RABBIT_DIST_PORT
+  export RABBITMQ_CONFIG_FILE=$RABBIT_DIR/rabbitmq.conf
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$RABBIT_DIR/enabled_plugins
+  export RABBITMQ_MNESIA_BASE=$RABBIT_DIR/mnesia RABBITMQ_LOG_BASE=$RABBIT_DIR/log
+  export RABBITMQ_PID_FILE=$RABBIT_DIR/rabbitmq.pid
+  export RABBITMQ_CONF_ENV_FILE=$RABBIT_DIR/rabbitmq-env.conf
+  export ERL_EPMD_PORT=$EPMD_PORT ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export RABBITMQ_CTL_DIST_PORT_MIN=$((RABBIT_DIST_PORT + 10)) RABBITMQ_CTL_DIST_PORT_MAX=$((RABBIT_DIST_PORT + 20))
+}
+rabbitmqctl() { (rabbit_env && /usr/lib/rabbitmq/bin/rabbitmqctl -n orderly@localhost "$@"); }
+rabbit_running() { pidfile_alive "$RABBIT_DIR/rabbitmq.pid"; }
+
+start_rabbitmq() {
+  mkdir -p "$RABBIT_DIR/log" "$RABBIT_DIR/mnesia"
+  cat >"$RABBIT_DIR/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $RABBIT_MGMT_PORT
+loopback_users.guest = true
+EOF
+  echo '[rabbitmq_management].' >"$RABBIT_DIR/enabled_plugins"
+  : >"$RABBIT_DIR/rabbitmq-env.conf"
+  if ! rabbit_running; then
+    log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (management on $RABBIT_MGMT_PORT)"
+    (rabbit_env && setsid /usr/lib/rabbitmq/bin/rabbitmq-server \
+      >"$RABBIT_DIR/log/console.log" 2>&1 </dev/null &)
+    wait_port "$AMQP_PORT" 90 || die "RabbitMQ did not open port $AMQP_PORT (see $RABBIT_DIR/log)"
+  fi
+  rabbitmqctl await_startup --timeout 60 >/dev/null
+  local pw
+  pw=$(secret rabbitmq-orderly)
+  rabbitmqctl list_users --quiet | grep -q '^orderly\b' || rabbitmqctl add_user orderly "$pw" >/dev/null
+  rabbitmqctl change_password orderly "$pw" >/dev/null
+  for vhost in orderly orderly_test; do
+    rabbitmqctl add_vhost "$vhost" >/dev/null 2>&1 || true
+    rabbitmqctl set_permissions -p "$vhost" orderly '.*' '.*' '.*' >/dev/null
+  done
+  rabbitmqctl set_user_tags orderly management >/dev/null
+}
+
+stop_rabbitmq() {
+  if rabbit_running; then
+    log "stopping RabbitMQ"
+    local pid
+    pid=$(cat "$RABBIT_DIR/rabbitmq.pid")
+    rabbitmqctl stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    wait_dead "$pid" 60 || kill -9 "$pid" 2>/dev/null || true
+  fi
+  # epmd outlives the broker.
+  (rabbit_env && epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1) || true
+}
+
+# ---------------------------------------------------------------- commands
+status() {
+  local rc=0
+  if pg_running; then echo "postgres  up    127.0.0.1:$PG_PORT"; else echo "postgres  down"; rc=1; fi
+  if redis_running; then echo "redis     up    127.0.0.1:$REDIS_PORT"; else echo "redis     down"; rc=1; fi
+  if rabbit_running; then echo "rabbitmq  up    127.0.0.1:$AMQP_PORT (management http://127.0.0.1:$RABBIT_MGMT_PORT)"; else echo "rabbitmq  down"; rc=1; fi
+  return $rc
+}
+
+case "${1:-}" in
+  start)
+    [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL and RabbitMQ are started as their own users' files)"
+    install_missing
+    start_postgres
+    start_redis
+    start_rabbitmq
+    write_env_file
+    log "all servers ready; settings in $ENV_FILE"
+    ;;
+  stop)
+    stop_rabbitmq
+    stop_redis
+    stop_postgres
+    ;;
+  status) status ;;
+  env) write_env_file && cat "$ENV_FILE" ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac
