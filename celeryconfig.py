@@ -1,0 +1,57 @@
+"""Celery settings, read from the environment through config.py.
+
+Chosen for at-least-once delivery of order commands; the consumer is idempotent
+(services/processing.py), so a redelivery is harmless.
+"""
+
+from __future__ import annotations
+
+import os
+
+from kombu import Exchange, Queue
+
+import config
+
+_settings = config.current()
+
+COMMANDS_QUEUE = "orderly.commands"
+
+broker_url = _settings.broker_url
+broker_connection_retry_on_startup = True
+broker_connection_max_retries = None  # keep trying: a broker restart must not kill workers
+broker_heartbeat = 30
+# Wait for RabbitMQ to confirm each publish: a message the broker could not take
+# raises in the API instead of vanishing.
+broker_transport_options = {"confirm_publish": True}
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]  # never pickle: anyone who can publish could run code
+task_ignore_result = True  # job state lives in PostgreSQL
+result_backend = None
+
+# Ack after the task ran, and give the message back if the pool child dies:
+# a crash mid-command leads to a redelivery, never a lost command.
+task_acks_late = True
+task_reject_on_worker_lost = True
+# One reserved message per process: commands are short but not free, and a
+# reserved message is stuck behind a slow one.
+worker_prefetch_multiplier = 1
+# Far below RabbitMQ's 30 min consumer_timeout.
+task_soft_time_limit = 60
+task_time_limit = 90
+
+task_default_queue = COMMANDS_QUEUE
+task_queues = (
+    Queue(
+        COMMANDS_QUEUE, Exchange(COMMANDS_QUEUE, type="direct", durable=True), routing_key=COMMANDS_QUEUE, durable=True
+    ),
+)
+task_default_delivery_mode = "persistent"
+task_routes = {"orderly.*": {"queue": COMMANDS_QUEUE, "routing_key": COMMANDS_QUEUE}}
+task_create_missing_queues = False
+
+worker_concurrency = int(os.environ.get("WORKER_CONCURRENCY", "2"))
+worker_send_task_events = True  # Flower shows tasks live
+task_send_sent_event = True
+include = ["workers.tasks"]

@@ -1,0 +1,67 @@
+"""Orderly's settings, read from the environment in one place.
+
+Values already in the environment win. For the local stack, the file written by
+`scripts/services.sh` (.local/orderly.env, or $ORDERLY_ENV_FILE) fills the gaps,
+so `celery -A workers worker` or `flask --app web ...` work without exporting
+anything by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent
+ENV_FILE = Path(os.environ.get("ORDERLY_ENV_FILE", ROOT / ".local" / "orderly.env"))
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing."""
+
+
+def _load_env_file() -> None:
+    if ENV_FILE.is_file():
+        load_dotenv(ENV_FILE, override=False)
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(
+            f"{name} is not set: export it, or run `scripts/services.sh start` "
+            f"to start the local stack and write {ENV_FILE}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    broker_url: str
+    # Seconds an order stays in the cache; bounds how stale a read can be if an
+    # invalidation is ever lost.
+    cache_ttl_seconds: int = 300
+    # Seconds a client is told to wait before polling an unfinished job again.
+    job_retry_after_seconds: int = 1
+    max_body_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_env(cls, *, testing: bool = False) -> Settings:
+        """Build settings from the environment; `testing` selects the TEST_* URLs."""
+        _load_env_file()
+        prefix = "TEST_" if testing else ""
+        return cls(
+            database_url=_required(prefix + "DATABASE_URL"),
+            redis_url=_required(prefix + "REDIS_URL"),
+            broker_url=_required(prefix + "BROKER_URL"),
+            cache_ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300")),
+        )
+
+
+def current() -> Settings:
+    """Settings of this process: the TEST_* ones when ORDERLY_TESTING=1."""
+    return Settings.from_env(testing=os.environ.get("ORDERLY_TESTING") == "1")

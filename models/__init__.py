@@ -1,0 +1,23 @@
+"""Persistence and domain state: SQLAlchemy models, the state machine, repositories."""
+
+from models.base import Base
+from models.job import FINISHED, IdempotencyKey, Job, JobStatus
+from models.order import Order, OrderEvent
+from models.status import Command, InvalidTransition, OrderStatus, next_status
+from models.tenant import ApiKey, Tenant
+
+__all__ = [
+    "FINISHED",
+    "ApiKey",
+    "Base",
+    "Command",
+    "IdempotencyKey",
+    "InvalidTransition",
+    "Job",
+    "JobStatus",
+    "Order",
+    "OrderEvent",
+    "OrderStatus",
+    "Tenant",
+    "next_status",
+]

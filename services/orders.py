@@ -1,0 +1,123 @@
+"""Accepting commands: the API's side of the pipeline.
+
+A command is accepted by committing a `queued` job; the message that asks a
+worker to apply it is published only after that commit, so a job a client was
+told about always exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from models import Command, Job, JobStatus
+from models import repository as repo
+from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed
+from services.unit_of_work import UnitOfWork
+
+Enqueue = Callable[[uuid.UUID], None]
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A client's Idempotency-Key and a fingerprint of the request it came with."""
+
+    key: str
+    request_sha256: str
+
+    @classmethod
+    def for_request(cls, key: str, method: str, path: str, body: Any) -> Idempotency:
+        canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+        return cls(key=key, request_sha256=hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def order_total_cents(items: list[dict[str, Any]]) -> int:
+    return sum(item["quantity"] * item["unit_price_cents"] for item in items)
+
+
+def submit_create(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    order: dict[str, Any],
+    enqueue: Enqueue,
+    idempotency: Idempotency | None = None,
+) -> Job:
+    """Accept a new order; the job carries the order id the worker will create."""
+    job_id = uuid.uuid4()
+    with uow:
+        replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
+        if replay:
+            return replay
+        return _accept(uow, job_id, tenant_id, Command.CREATE, uuid.uuid4(), enqueue, payload=order)
+
+
+def submit_command(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    command: Command,
+    enqueue: Enqueue,
+    expected_version: int | None = None,
+    idempotency: Idempotency | None = None,
+) -> Job:
+    """Accept pay/ship/deliver/cancel/delete for one of the tenant's live orders."""
+    job_id = uuid.uuid4()
+    with uow:
+        replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
+        if replay:
+            return replay
+        order = repo.get_live_order(uow.session, tenant_id, order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} not found")
+        if expected_version is not None and order.version != expected_version:
+            raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
+        return _accept(uow, job_id, tenant_id, command, order_id, enqueue, expected_version=expected_version)
+
+
+def _claim_or_replay(
+    uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None, job_id: uuid.UUID
+) -> Job | None:
+    """Claim the Idempotency-Key for `job_id` (in the transaction that inserts the
+    job), or return the job an identical earlier request produced."""
+    if idempotency is None:
+        return None
+    earlier = repo.claim_idempotency_key(uow.session, tenant_id, idempotency.key, idempotency.request_sha256, job_id)
+    if earlier is None:
+        return None
+    if earlier.request_sha256 != idempotency.request_sha256:
+        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
+    job = repo.get_job(uow.session, tenant_id, earlier.job_id)
+    assert job is not None, "idempotency keys reference their job"
+    return job
+
+
+def _accept(
+    uow: UnitOfWork,
+    job_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    command: Command,
+    order_id: uuid.UUID,
+    enqueue: Enqueue,
+    payload: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Job:
+    job = Job(
+        id=job_id,
+        tenant_id=tenant_id,
+        command=command,
+        order_id=order_id,
+        payload=payload,
+        expected_version=expected_version,
+        status=JobStatus.QUEUED,
+        attempts=0,
+    )
+    uow.session.add(job)
+    uow.session.flush()
+    uow.session.refresh(job)  # server-side created_at
+    uow.after_commit(lambda: enqueue(job.id))
+    uow.commit()
+    return job

@@ -1,0 +1,150 @@
+"""Applying a job: the worker's side of the pipeline.
+
+One transaction changes the order (compare-and-set on its version), records the
+event and finishes the job; the cache is invalidated only after it commits.
+Applying a job twice is impossible: the job row is locked and re-checked first,
+and `order_events.job_id` is unique in the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Command, InvalidTransition, Job, OrderStatus, next_status
+from models import repository as repo
+from services.orders import order_total_cents
+from services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Invalidate = Callable[[uuid.UUID, int], None]
+
+MAX_CONFLICT_RETRIES = 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job_id: uuid.UUID
+    status: str  # succeeded | failed | skipped (already finished or unknown)
+    error_code: str | None = None
+
+
+class _Failure(Exception):
+    """The command cannot be applied: the job fails with this code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error = {"code": code, "detail": detail}
+
+
+class _VersionConflict(Exception):
+    """Another writer changed the order between our read and our write."""
+
+
+def apply_job(
+    session_factory: sessionmaker[Session],
+    job_id: uuid.UUID,
+    invalidate: Invalidate,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Apply one job exactly once; safe to call again for the same job."""
+    with UnitOfWork(session_factory) as uow:
+        started = repo.mark_job_running(uow.session, job_id)
+        uow.commit()
+    if started is None:
+        return Outcome(job_id, "skipped")
+
+    for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
+        with UnitOfWork(session_factory) as uow:
+            job = repo.lock_job(uow.session, job_id)
+            if job is None or job.finished_at is not None:
+                return Outcome(job_id, "skipped")
+            try:
+                new_version = _apply(uow.session, job)
+            except _Failure as failure:
+                repo.finish_job(uow.session, job, error=failure.error)
+                uow.commit()
+                return Outcome(job_id, "failed", failure.error["code"])
+            except _VersionConflict:
+                if job.expected_version is not None:
+                    error = {
+                        "code": "version_conflict",
+                        "detail": f"order changed after version {job.expected_version}",
+                    }
+                    repo.finish_job(uow.session, job, error=error)
+                    uow.commit()
+                    return Outcome(job_id, "failed", "version_conflict")
+                uow.session.rollback()
+                # Full jitter, capped: competing workers spread out instead of colliding again.
+                sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+                continue
+            repo.finish_job(uow.session, job)
+            uow.after_commit(functools.partial(invalidate, job.order_id, new_version))
+            uow.commit()
+            return Outcome(job_id, "succeeded")
+
+    with UnitOfWork(session_factory) as uow:
+        job = repo.lock_job(uow.session, job_id)
+        if job is None or job.finished_at is not None:
+            return Outcome(job_id, "skipped")
+        detail = f"order kept changing: gave up after {MAX_CONFLICT_RETRIES} attempts"
+        repo.finish_job(uow.session, job, error={"code": "version_conflict", "detail": detail})
+        uow.commit()
+    return Outcome(job_id, "failed", "version_conflict")
+
+
+def fail_job(session_factory: sessionmaker[Session], job_id: uuid.UUID, code: str, detail: str) -> None:
+    """Give up on an unfinished job with a reason (used after the last retry)."""
+    with UnitOfWork(session_factory) as uow:
+        job = repo.lock_job(uow.session, job_id)
+        if job is not None and job.finished_at is None:
+            repo.finish_job(uow.session, job, error={"code": code, "detail": detail})
+            uow.commit()
+
+
+def _apply(session: Session, job: Job) -> int:
+    """Apply `job` in the caller's transaction; return the order's new version."""
+    command = Command(job.command)
+    if command is Command.CREATE:
+        order = repo.insert_order(session, job, order_total_cents((job.payload or {})["items"]))
+        repo.record_event(
+            session,
+            order_id=order.id,
+            version=1,
+            command=command,
+            from_status=None,
+            to_status=OrderStatus.PENDING,
+            job_id=job.id,
+        )
+        return 1
+
+    order = repo.get_live_order(session, job.tenant_id, job.order_id)
+    if order is None:
+        raise _Failure("not_found", f"order {job.order_id} not found")
+    if job.expected_version is not None and order.version != job.expected_version:
+        raise _VersionConflict()
+    try:
+        new_status = next_status(OrderStatus(order.status), command)
+    except InvalidTransition as exc:
+        raise _Failure("invalid_transition", str(exc)) from None
+    new_version = repo.compare_and_set_status(session, order, new_status)
+    if new_version is None:
+        raise _VersionConflict()
+    repo.record_event(
+        session,
+        order_id=order.id,
+        version=new_version,
+        command=command,
+        from_status=order.status,
+        to_status=new_status,
+        job_id=job.id,
+    )
+    return new_version

@@ -1,0 +1,43 @@
+"""The Flask API. `create_app()` is the factory gunicorn and `flask --app web` use."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response
+
+import config
+from web import auth, health, jobs, orders
+from web.cli import register_cli
+from web.problems import register_database_error_handler, register_error_handlers
+from web.resources import build
+
+
+def create_app(settings: config.Settings | None = None) -> Flask:
+    settings = settings or config.current()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["orderly"] = build(settings)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_database_error_handler(app)
+    register_cli(app)
+    app.after_request(_security_headers)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    api = Blueprint("api", __name__, url_prefix="/api/v1")
+    api.before_request(auth.require_api_key)
+    api.register_blueprint(orders.bp)
+    api.register_blueprint(jobs.bp)
+    app.register_blueprint(api)
+    app.register_blueprint(health.bp)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

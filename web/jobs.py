@@ -1,0 +1,35 @@
+"""/api/v1/jobs: poll accepted commands."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, jsonify, request
+
+from models import FINISHED, JobStatus
+from services import queries
+from web.auth import tenant_id
+from web.requests import page_params
+from web.resources import resources
+from web.responses import page_of
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+SORTABLE = ("created_at", "finished_at", "status")
+
+
+@bp.get("/<uuid:job_id>")
+def get_job(job_id: uuid.UUID) -> Response:
+    res = resources()
+    job = queries.get_job(res.session_factory, tenant_id(), job_id)
+    response = jsonify(job)
+    if job["status"] not in FINISHED:
+        response.headers["Retry-After"] = str(res.settings.job_retry_after_seconds)
+    return response
+
+
+@bp.get("")
+def list_jobs() -> Response:
+    page, status = page_params(request, SORTABLE, tuple(JobStatus))
+    data, total = queries.list_jobs(resources().session_factory, tenant_id(), page, status)
+    return page_of(data, page, total)

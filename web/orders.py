@@ -1,0 +1,80 @@
+"""/api/v1/orders: accept order commands (202) and read orders."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, jsonify, request
+
+from models import Command, OrderStatus
+from services import orders, queries
+from web.auth import tenant_id
+from web.requests import etag_matches, expected_version, idempotency, json_body, page_params
+from web.resources import resources
+from web.responses import accepted, page_of
+from web.schemas import CreateOrder, OrderCommand
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+SORTABLE = ("created_at", "updated_at", "total_cents", "status")
+LISTED_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.DELETED)
+
+
+@bp.post("")
+def create_order() -> Response:
+    body, raw = json_body(request, CreateOrder)
+    order = body.model_dump(mode="json")
+    order["total_cents"] = orders.order_total_cents(order["items"])
+    res = resources()
+    job = orders.submit_create(res.uow(), tenant_id(), order, res.enqueue, idempotency(request, raw))
+    return accepted(job)
+
+
+@bp.post("/<uuid:order_id>/commands")
+def command_order(order_id: uuid.UUID) -> Response:
+    body, raw = json_body(request, OrderCommand)
+    return _submit(order_id, Command(body.command), raw)
+
+
+@bp.delete("/<uuid:order_id>")
+def delete_order(order_id: uuid.UUID) -> Response:
+    return _submit(order_id, Command.DELETE, None)
+
+
+def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
+    res = resources()
+    job = orders.submit_command(
+        res.uow(),
+        tenant_id(),
+        order_id,
+        command,
+        res.enqueue,
+        expected_version=expected_version(request),
+        idempotency=idempotency(request, raw),
+    )
+    return accepted(job)
+
+
+@bp.get("/<uuid:order_id>")
+def get_order(order_id: uuid.UUID) -> Response:
+    res = resources()
+    order = queries.get_order(res.session_factory, res.cache, tenant_id(), order_id)
+    etag = f'"{order["version"]}"'
+    response = Response(status=304) if etag_matches(request, order["version"]) else jsonify(order)
+    response.headers["ETag"] = etag
+    # Clients may keep a copy but must revalidate it (If-None-Match) before use.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("")
+def list_orders() -> Response:
+    page, status = page_params(request, SORTABLE, LISTED_STATUSES)
+    data, total = queries.list_orders(resources().session_factory, tenant_id(), page, status)
+    return page_of(data, page, total)
+
+
+@bp.get("/<uuid:order_id>/events")
+def list_events(order_id: uuid.UUID) -> Response:
+    data = queries.list_order_events(resources().session_factory, tenant_id(), order_id)
+    return jsonify({"data": data})

@@ -1,0 +1,109 @@
+"""Parsing and checking what a request carries: body, query, headers."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from flask import Request
+from pydantic import BaseModel, ValidationError
+
+from models.repository import Page
+from services.orders import Idempotency
+from web.problems import Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_LIMIT = 100
+MAX_JSON_DEPTH = 32
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
+
+
+def json_body(request: Request, model: type[M]) -> tuple[M, Any]:
+    """The body validated against `model`, and the raw JSON (for idempotency)."""
+    if request.mimetype != "application/json":
+        raise Problem(415, "unsupported-media-type", "Unsupported Media Type", "send the body as application/json")
+    try:
+        raw = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise Problem(400, "malformed-json", "Bad Request", f"the body is not valid JSON: {exc}") from None
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise Problem(400, "malformed-json", "Bad Request", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return model.model_validate(raw), raw
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+            for err in exc.errors(include_url=False)
+        ]
+        raise Problem(
+            422, "validation-error", "Unprocessable Content", "the body is not valid", errors=errors
+        ) from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(child, level + 1) for child in children), default=level)
+
+
+def page_params(request: Request, sortable: tuple[str, ...], statuses: tuple[str, ...]) -> tuple[Page, str | None]:
+    """?page=1&limit=20&sort=-created_at&status=paid, each checked (400 when wrong)."""
+    args = request.args
+    page = _positive_int(args.get("page", "1"), "page", maximum=1_000_000)
+    limit = _positive_int(args.get("limit", "20"), "limit", maximum=MAX_LIMIT)
+    sort = args.get("sort", "-created_at")
+    if sort.lstrip("-") not in sortable or sort.count("-") > 1:
+        allowed = ", ".join(sortable)
+        raise _bad_query("sort", f"sort by one of {allowed}, with a leading - for descending")
+    status = args.get("status")
+    if status is not None and status not in statuses:
+        raise _bad_query("status", f"status must be one of {', '.join(statuses)}")
+    return Page(number=page, limit=limit, sort=sort), status
+
+
+def _positive_int(raw: str, name: str, maximum: int) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise _bad_query(name, f"{name} must be an integer from 1 to {maximum}")
+    return int(raw)
+
+
+def _bad_query(name: str, message: str) -> Problem:
+    return Problem(400, "invalid-query", "Bad Request", message, errors=[{"field": name, "message": message}])
+
+
+def idempotency(request: Request, body: Any) -> Idempotency | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise Problem(
+            400, "invalid-idempotency-key", "Bad Request", "Idempotency-Key must be 1 to 255 printable characters"
+        )
+    return Idempotency.for_request(key, request.method, request.path, body)
+
+
+def expected_version(request: Request) -> int | None:
+    """The version named by If-Match: "<version>", or None when absent."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    match = _IF_MATCH.match(header)
+    if not match:
+        raise Problem(400, "invalid-if-match", "Bad Request", 'If-Match must be an ETag of the order, e.g. "3"')
+    return int(match.group(1))
+
+
+def etag_matches(request: Request, version: int) -> bool:
+    """Whether If-None-Match names the current ETag (or is *)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or f'"{version}"' in tags

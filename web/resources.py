@@ -1,0 +1,55 @@
+"""The clients one API process shares: database, cache, broker publisher."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from models.db import make_engine, make_session_factory
+from services.cache import OrderCache, make_redis
+from services.orders import Enqueue
+from services.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    redis: redis.Redis
+    cache: OrderCache
+    enqueue: Enqueue
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+
+def build(settings: Settings) -> Resources:
+    engine = make_engine(settings.database_url)
+    client = make_redis(settings.redis_url)
+    return Resources(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        redis=client,
+        cache=OrderCache(client, settings.cache_ttl_seconds),
+        enqueue=_publish_job,
+    )
+
+
+def _publish_job(job_id: uuid.UUID) -> None:
+    # Imported here so that importing the web app does not configure Celery
+    # before the process knows its settings.
+    from workers.tasks import publish_job
+
+    publish_job(job_id)
+
+
+def resources() -> Resources:
+    return current_app.extensions["orderly"]

@@ -1,0 +1,57 @@
+"""Thin tasks: turn the message into a job id, call the service, decide retry or fail."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import Task
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from services import processing
+from workers.celery_app import app
+from workers.resources import order_cache, session_factory
+
+log = logging.getLogger(__name__)
+
+# Database hiccups (restart, failover, lock timeout) are worth waiting out:
+# exponential backoff with jitter, capped at a minute, for about ten minutes,
+# then the job fails with a reason instead of retrying forever.
+TRANSIENT_ERRORS = (DBAPIError, PoolTimeout)
+MAX_RETRIES = 12
+
+
+@app.task(
+    name="orderly.apply_order_command",
+    bind=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+)
+def apply_order_command(self: Task, job_id: str) -> str:
+    try:
+        outcome = processing.apply_job(session_factory(), uuid.UUID(job_id), order_cache().invalidate)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= MAX_RETRIES:
+            log.error("job %s: giving up after %d retries: %s", job_id, MAX_RETRIES, exc)
+            processing.fail_job(session_factory(), uuid.UUID(job_id), "internal_error", "database unavailable")
+            return "failed"
+        raise
+    log.info("job %s: %s%s", job_id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "")
+    return outcome.status
+
+
+def publish_job(job_id: uuid.UUID) -> None:
+    """Ask a worker to apply the job; raises if the broker did not confirm in time."""
+    apply_order_command.apply_async(
+        args=[str(job_id)],
+        # Bounded: the API answers within seconds even when RabbitMQ is down or
+        # blocked; the job is already committed as `queued`.
+        retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},
+        timeout=3,
+        confirm_timeout=3,
+    )
