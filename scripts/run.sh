@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make run`: the whole system on this machine. Ctrl-C stops everything.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export VENV_BIN=$ROOT/.venv/bin
+export API_PORT=${API_PORT:-8000} FLOWER_PORT=${FLOWER_PORT:-5555}
+
+scripts/services.sh start
+trap 'echo; scripts/services.sh stop' EXIT
+
+"$VENV_BIN/alembic" upgrade head
+key=$("$VENV_BIN/flask" --app web apikey create --tenant dev 2>/dev/null | tail -n 1)
+flower_auth=$(grep '^FLOWER_BASIC_AUTH=' .local/orderly.env | cut -d= -f2-)
+
+cat <<INFO
+
+  Orderly is starting.
+    API      http://127.0.0.1:$API_PORT/api/v1     (health: /healthz, /readyz)
+    Flower   http://127.0.0.1:$FLOWER_PORT          (user:password  $flower_auth)
+    RabbitMQ http://127.0.0.1:${ORDERLY_RABBIT_MGMT_PORT:-55673}  (management UI)
+
+  API key for tenant 'dev' (new on every start; older ones stay valid):
+    $key
+
+  Try:
+    curl -i -X POST http://127.0.0.1:$API_PORT/api/v1/orders \\
+      -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \\
+      -d '{"currency":"USD","items":[{"sku":"A-1","quantity":2,"unit_price_cents":1250}]}'
+
+  Ctrl-C stops the API, the worker, Flower and the servers.
+
+INFO
+
+# honcho runs the Procfile's processes and stops them all on Ctrl-C.
+"$VENV_BIN/honcho" start --procfile Procfile --env .local/orderly.env

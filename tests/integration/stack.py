@@ -1,0 +1,86 @@
+"""Start and stop the API (gunicorn) and a Celery worker for the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+import config
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+LOGS = ROOT / ".local" / "test-logs"
+
+
+def test_env(**extra: str) -> dict[str, str]:
+    """The environment of a test process: every URL points at the test servers.
+
+    BROKER_URL is set explicitly because the celery CLI reads it on its own.
+    """
+    settings = config.Settings.from_env(testing=True)
+    urls = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "BROKER_URL": settings.broker_url}
+    return {**os.environ, "ORDERLY_TESTING": "1", **urls, **extra}
+
+
+def start_api(port: int) -> subprocess.Popen[bytes]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    env = test_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY="2")
+    log = open(LOGS / "api.log", "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [BIN / "gunicorn", "--config", "gunicorn.conf.py", "web:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def start_worker(name: str = "w1", concurrency: int = 2) -> subprocess.Popen[bytes]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"worker-{name}.log", "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [
+            BIN / "celery",
+            "-A",
+            "workers",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"{name}@orderly-test",
+        ],
+        cwd=ROOT,
+        env=test_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_ready(base_url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API at {base_url} was not ready within {timeout}s (see {LOGS})")
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
