@@ -24,7 +24,8 @@ class UnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.session.rollback()
+        # close() rolls back whatever was not committed and detaches the objects
+        # with their loaded state, so a use case can return what it read.
         self.session.close()
 
     def after_commit(self, hook: Callable[[], None]) -> None:
