@@ -83,6 +83,7 @@ def apply_job(
                     uow.commit()
                     return Outcome(job_id, "failed", "version_conflict")
                 uow.session.rollback()
+                log.info("job %s: order %s changed concurrently, retry %d", job_id, job.order_id, attempt)
                 # Full jitter, capped: competing workers spread out instead of colliding again.
                 sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
                 continue

@@ -18,7 +18,7 @@ BIN = Path(sys.executable).parent
 LOGS = ROOT / ".local" / "test-logs"
 
 
-def test_env(**extra: str) -> dict[str, str]:
+def process_env(**extra: str) -> dict[str, str]:
     """The environment of a test process: every URL points at the test servers.
 
     BROKER_URL is set explicitly because the celery CLI reads it on its own.
@@ -30,7 +30,7 @@ def test_env(**extra: str) -> dict[str, str]:
 
 def start_api(port: int) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
-    env = test_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY="2")
+    env = process_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY="2")
     log = open(LOGS / "api.log", "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [BIN / "gunicorn", "--config", "gunicorn.conf.py", "web:create_app()"],
@@ -58,7 +58,7 @@ def start_worker(name: str = "w1", concurrency: int = 2) -> subprocess.Popen[byt
             f"{name}@orderly-test",
         ],
         cwd=ROOT,
-        env=test_env(),
+        env=process_env(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

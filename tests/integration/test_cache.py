@@ -1,0 +1,92 @@
+"""Cache-aside reads: invalidation after commit, the stale-fill race, Redis outages."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+import requests
+
+from tests.integration.stack import ROOT
+
+
+def test_read_after_a_finished_job_never_shows_the_old_version(api):
+    order_id = api.create_order()
+    for command, status in [("pay", "paid"), ("ship", "shipped"), ("deliver", "delivered")]:
+        assert api.order(order_id)["status"] != status  # the old version is cached now
+        assert api.apply(order_id, command)["status"] == "succeeded"
+        assert api.order(order_id)["status"] == status
+
+
+def test_reads_are_served_from_the_cache(api, order_cache):
+    order_id = api.create_order()
+    first = api.order(order_id)
+    cached = order_cache.get(uuid.UUID(order_id))
+    assert cached == first
+
+
+def test_stale_fill_after_invalidation_is_refused(order_cache):
+    """A reader loaded v1, a writer committed v2 and invalidated, then the reader fills v1."""
+    order_id = uuid.uuid4()
+    order_cache.fill(order_id, 1, {"version": 1})
+    order_cache.invalidate(order_id, 2)
+    order_cache.fill(order_id, 1, {"version": 1})  # the slow reader
+    assert order_cache.get(order_id) is None
+    order_cache.fill(order_id, 2, {"version": 2})
+    assert order_cache.get(order_id) == {"version": 2}
+    order_cache.fill(order_id, 1, {"version": 1})
+    assert order_cache.get(order_id) == {"version": 2}
+
+
+def test_invalidation_does_not_erase_a_newer_entry(order_cache):
+    order_id = uuid.uuid4()
+    order_cache.fill(order_id, 3, {"version": 3})
+    order_cache.invalidate(order_id, 2)  # a late invalidation of an older write
+    assert order_cache.get(order_id) == {"version": 3}
+
+
+@contextmanager
+def redis_stopped(settings):
+    port = str(urlparse(settings.redis_url).port)
+    subprocess.run(["redis-cli", "-p", port, "shutdown", "nosave"], capture_output=True, timeout=10)
+    try:
+        yield
+    finally:
+        subprocess.run([ROOT / "scripts" / "services.sh", "start"], check=True, capture_output=True, timeout=120)
+
+
+@contextmanager
+def redis_hung(settings, seconds):
+    port = str(urlparse(settings.redis_url).port)
+    subprocess.run(["redis-cli", "-p", port, "client", "pause", str(seconds * 1000), "ALL"], check=True, timeout=10)
+    try:
+        yield
+    finally:
+        subprocess.run(["redis-cli", "-p", port, "client", "unpause"], capture_output=True, timeout=10)
+
+
+def test_reads_and_commands_work_while_redis_is_down(api, settings, base_url):
+    order_id = api.create_order()
+    with redis_stopped(settings):
+        assert api.order(order_id)["status"] == "pending"
+        assert api.apply(order_id, "pay")["status"] == "succeeded"
+        assert api.order(order_id)["status"] == "paid"
+        ready = requests.get(f"{base_url}/readyz", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["down"] == ["redis"]
+    assert api.order(order_id)["status"] == "paid"
+
+
+def test_reads_answer_quickly_while_redis_hangs(api, settings):
+    order_id = api.create_order()
+    api.order(order_id)
+    with redis_hung(settings, seconds=5):
+        started = time.monotonic()
+        for _ in range(5):
+            assert api.order(order_id)["version"] == 1
+        elapsed = time.monotonic() - started
+    # One short Redis timeout per API process at most, not five long ones.
+    assert elapsed < 2.5, elapsed
