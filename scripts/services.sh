@@ -194,8 +194,9 @@ EOF
   : >"$RABBIT_DIR/rabbitmq-env.conf"
   if ! rabbit_running; then
     log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (management on $RABBIT_MGMT_PORT)"
-    (rabbit_env && setsid /usr/lib/rabbitmq/bin/rabbitmq-server \
-      >"$RABBIT_DIR/log/console.log" 2>&1 </dev/null &)
+    # Redirect the whole subshell: no process of the broker may keep the
+    # caller's stdout open (a pipe reader would wait for it forever).
+    (rabbit_env && setsid /usr/lib/rabbitmq/bin/rabbitmq-server &) >"$RABBIT_DIR/log/console.log" 2>&1 </dev/null
     wait_port "$AMQP_PORT" 90 || die "RabbitMQ did not open port $AMQP_PORT (see $RABBIT_DIR/log)"
   fi
   rabbitmqctl await_startup --timeout 60 >/dev/null
