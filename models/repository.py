@@ -141,6 +141,18 @@ def mark_job_running(session: Session, job_id: uuid.UUID) -> Job | None:
     )
 
 
+def stale_queued_job_ids(session: Session, older_than: datetime, limit: int) -> list[uuid.UUID]:
+    """Jobs still queued since before `older_than`: their message may be lost."""
+    return list(
+        session.scalars(
+            select(Job.id)
+            .where(Job.status == JobStatus.QUEUED, Job.created_at < older_than)
+            .order_by(Job.created_at)
+            .limit(limit)
+        )
+    )
+
+
 def finish_job(session: Session, job: Job, *, error: dict[str, str] | None = None) -> None:
     job.status = JobStatus.FAILED if error else JobStatus.SUCCEEDED
     job.error = error

@@ -4,7 +4,10 @@
 # $ORDERLY_STATE_DIR (default .local/, git-ignored). Idempotent: `start` on a
 # running stack only checks it. Used by `make run`, `make test` and CI alike.
 #
-#   scripts/services.sh start|stop|status|env
+#   scripts/services.sh start                        start what is not running, wait until ready
+#   scripts/services.sh stop [postgres|redis|rabbitmq]  stop all, or one
+#   scripts/services.sh status | env
+#   scripts/services.sh rabbitmqctl ARGS...          rabbitmqctl against the local node
 #
 # First start generates the passwords and writes $ORDERLY_STATE_DIR/orderly.env,
 # which config.py reads; nothing secret is ever committed.
@@ -243,11 +246,16 @@ case "${1:-}" in
     log "all servers ready; settings in $ENV_FILE"
     ;;
   stop)
-    stop_rabbitmq
-    stop_redis
-    stop_postgres
+    case "${2:-all}" in
+      all) stop_rabbitmq; stop_redis; stop_postgres ;;
+      postgres) stop_postgres ;;
+      redis) stop_redis ;;
+      rabbitmq) stop_rabbitmq ;;
+      *) die "unknown server '${2}': postgres, redis or rabbitmq" ;;
+    esac
     ;;
   status) status ;;
   env) write_env_file && cat "$ENV_FILE" ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  rabbitmqctl) shift; rabbitmqctl "$@" ;;
+  *) echo "usage: $0 start | stop [postgres|redis|rabbitmq] | status | env | rabbitmqctl ARGS..." >&2; exit 2 ;;
 esac

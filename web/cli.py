@@ -9,7 +9,7 @@ from flask import Flask
 
 from models import repository as repo
 from models.base import utcnow
-from services import apikeys
+from services import apikeys, maintenance
 from web.resources import resources
 
 
@@ -40,3 +40,18 @@ def register_cli(app: Flask) -> None:
             deleted = repo.purge_idempotency_keys(session, utcnow() - timedelta(hours=older_than_hours))
             session.commit()
         click.echo(f"deleted {deleted} idempotency keys")
+
+    @app.cli.group("jobs")
+    def jobs() -> None:
+        """Maintain jobs."""
+
+    @jobs.command("republish")
+    @click.option("--older-than-seconds", default=30, show_default=True, type=click.IntRange(min=1))
+    @click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1))
+    def republish(older_than_seconds: int, limit: int) -> None:
+        """Publish again jobs still queued after a while (e.g. after a broker outage)."""
+        res = resources()
+        count = maintenance.republish_stale_jobs(
+            res.session_factory, res.enqueue, timedelta(seconds=older_than_seconds), limit
+        )
+        click.echo(f"republished {count} jobs")

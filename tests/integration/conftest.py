@@ -48,7 +48,7 @@ def base_url() -> Iterator[str]:
     worker = stack.start_worker()
     url = f"http://127.0.0.1:{API_PORT}"
     try:
-        stack.wait_ready(url)
+        stack.wait_ready(url, api)
         yield url
     finally:
         stack.stop(api)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,9 @@ def process_env(**extra: str) -> dict[str, str]:
 
 
 def start_api(port: int) -> subprocess.Popen[bytes]:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is taken: is an old test API still running? (ORDERLY_TEST_API_PORT)")
     LOGS.mkdir(parents=True, exist_ok=True)
     env = process_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY="2")
     log = open(LOGS / "api.log", "ab")  # noqa: SIM115 - closed with the process
@@ -64,16 +68,16 @@ def start_worker(name: str = "w1", concurrency: int = 2) -> subprocess.Popen[byt
     )
 
 
-def wait_ready(base_url: str, timeout: float = 60) -> None:
+def wait_ready(base_url: str, api: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and api.poll() is None:
         try:
             if requests.get(f"{base_url}/readyz", timeout=2).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"the API at {base_url} was not ready within {timeout}s (see {LOGS})")
+    raise RuntimeError(f"the API at {base_url} did not become ready within {timeout}s (see {LOGS})")
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:

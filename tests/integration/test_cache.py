@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
-from contextlib import contextmanager
-from urllib.parse import urlparse
 
 import requests
 
-from tests.integration.stack import ROOT
+from tests.integration.servers import redis_hung, stopped
 
 
 def test_read_after_a_finished_job_never_shows_the_old_version(api):
@@ -48,29 +45,9 @@ def test_invalidation_does_not_erase_a_newer_entry(order_cache):
     assert order_cache.get(order_id) == {"version": 3}
 
 
-@contextmanager
-def redis_stopped(settings):
-    port = str(urlparse(settings.redis_url).port)
-    subprocess.run(["redis-cli", "-p", port, "shutdown", "nosave"], capture_output=True, timeout=10)
-    try:
-        yield
-    finally:
-        subprocess.run([ROOT / "scripts" / "services.sh", "start"], check=True, capture_output=True, timeout=120)
-
-
-@contextmanager
-def redis_hung(settings, seconds):
-    port = str(urlparse(settings.redis_url).port)
-    subprocess.run(["redis-cli", "-p", port, "client", "pause", str(seconds * 1000), "ALL"], check=True, timeout=10)
-    try:
-        yield
-    finally:
-        subprocess.run(["redis-cli", "-p", port, "client", "unpause"], capture_output=True, timeout=10)
-
-
 def test_reads_and_commands_work_while_redis_is_down(api, settings, base_url):
     order_id = api.create_order()
-    with redis_stopped(settings):
+    with stopped("redis"):
         assert api.order(order_id)["status"] == "pending"
         assert api.apply(order_id, "pay")["status"] == "succeeded"
         assert api.order(order_id)["status"] == "paid"
