@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint fmt services-start services-stop services-status clean-state
+.PHONY: run test lint fmt bench services-start services-stop services-status clean-state
 
 # A virtualenv with exactly the pinned requirements; rebuilt when they change.
 $(BIN)/.installed: requirements.txt
@@ -31,3 +31,7 @@ services-stop:
 	scripts/services.sh stop
 services-status:
 	scripts/services.sh status
+
+bench: $(BIN)/.installed  ## Throughput and latency of the pipeline on this machine
+	scripts/services.sh start
+	ORDERLY_TESTING=1 $(BIN)/python scripts/bench.py

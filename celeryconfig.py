@@ -52,6 +52,7 @@ task_routes = {"orderly.*": {"queue": COMMANDS_QUEUE, "routing_key": COMMANDS_QU
 task_create_missing_queues = False
 
 worker_concurrency = int(os.environ.get("WORKER_CONCURRENCY", "2"))
-worker_send_task_events = True  # Flower shows tasks live
-task_send_sent_event = True
+# Flower shows tasks live from the worker's events. No "task-sent" event from the
+# API: it would double the messages every accepted command publishes.
+worker_send_task_events = True
 include = ["workers.tasks"]

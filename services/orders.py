@@ -16,6 +16,7 @@ from typing import Any
 
 from models import Command, Job, JobStatus
 from models import repository as repo
+from models.base import utcnow
 from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed
 from services.unit_of_work import UnitOfWork
 
@@ -114,10 +115,10 @@ def _accept(
         expected_version=expected_version,
         status=JobStatus.QUEUED,
         attempts=0,
+        created_at=utcnow(),  # set here: saves a round trip to read the server default back
     )
     uow.session.add(job)
     uow.session.flush()
-    uow.session.refresh(job)  # server-side created_at
     uow.after_commit(lambda: enqueue(job.id))
     uow.commit()
     return job

@@ -29,12 +29,12 @@ def process_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "ORDERLY_TESTING": "1", **urls, **extra}
 
 
-def start_api(port: int) -> subprocess.Popen[bytes]:
+def start_api(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise RuntimeError(f"port {port} is taken: is an old test API still running? (ORDERLY_TEST_API_PORT)")
     LOGS.mkdir(parents=True, exist_ok=True)
-    env = process_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY="2")
+    env = process_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY=str(workers))
     log = open(LOGS / "api.log", "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [BIN / "gunicorn", "--config", "gunicorn.conf.py", "web:create_app()"],
