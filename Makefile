@@ -20,6 +20,7 @@ test: $(BIN)/.installed  ## Lint, then the whole test suite against real servers
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -22,7 +22,8 @@ class ConfigError(RuntimeError):
     """A required setting is missing."""
 
 
-def _load_env_file() -> None:
+def load_env_file() -> None:
+    """Fill unset variables from the local stack's env file, if there is one."""
     if ENV_FILE.is_file():
         load_dotenv(ENV_FILE, override=False)
 
@@ -52,7 +53,7 @@ class Settings:
     @classmethod
     def from_env(cls, *, testing: bool = False) -> Settings:
         """Build settings from the environment; `testing` selects the TEST_* URLs."""
-        _load_env_file()
+        load_env_file()
         prefix = "TEST_" if testing else ""
         return cls(
             database_url=_required(prefix + "DATABASE_URL"),

@@ -6,11 +6,12 @@ Functions take a session and never commit: the caller's unit of work decides.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -183,16 +184,16 @@ def claim_idempotency_key(
 
 
 def purge_idempotency_keys(session: Session, older_than: datetime) -> int:
-    result = session.execute(IdempotencyKey.__table__.delete().where(IdempotencyKey.created_at < older_than))
-    return result.rowcount
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < older_than))
+    return cast(CursorResult[Any], result).rowcount
 
 
 # ---------------------------------------------------------------- helpers
-def _paginate(session: Session, model: type, where: list[Any], page: Page) -> tuple[list[Any], int]:
+def _paginate(session: Session, model: type[Any], where: list[Any], page: Page) -> tuple[list[Any], int]:
     column = getattr(model, page.sort.lstrip("-"))
     order = column.desc() if page.sort.startswith("-") else column.asc()
     # The id breaks ties so pages never overlap or skip rows.
-    rows = session.scalars(
+    rows: Iterable[Any] = session.scalars(
         select(model).where(*where).order_by(order, model.id).limit(page.limit).offset((page.number - 1) * page.limit)
     )
     total = session.scalar(select(func.count()).select_from(model).where(*where))

@@ -74,6 +74,7 @@ TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1
 BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly
 TEST_BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly_test
 FLOWER_BASIC_AUTH=admin:$flower_pw
+FLOWER_ADDRESS=127.0.0.1
 EOF
 }
 

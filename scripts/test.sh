@@ -9,6 +9,7 @@ BIN=$ROOT/.venv/bin
 
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
+"$BIN/mypy"
 
 scripts/services.sh start
 # CI leaves nothing behind; locally the servers stay up for the next run.

@@ -115,17 +115,7 @@ def _apply(session: Session, job: Job) -> int:
     """Apply `job` in the caller's transaction; return the order's new version."""
     command = Command(job.command)
     if command is Command.CREATE:
-        order = repo.insert_order(session, job, order_total_cents((job.payload or {})["items"]))
-        repo.record_event(
-            session,
-            order_id=order.id,
-            version=1,
-            command=command,
-            from_status=None,
-            to_status=OrderStatus.PENDING,
-            job_id=job.id,
-        )
-        return 1
+        return _create(session, job)
 
     order = repo.get_live_order(session, job.tenant_id, job.order_id)
     if order is None:
@@ -149,3 +139,19 @@ def _apply(session: Session, job: Job) -> int:
         job_id=job.id,
     )
     return new_version
+
+
+def _create(session: Session, job: Job) -> int:
+    """Insert the order a create job carries, at version 1, with its first event."""
+    items = (job.payload or {})["items"]
+    created = repo.insert_order(session, job, order_total_cents(items))
+    repo.record_event(
+        session,
+        order_id=created.id,
+        version=1,
+        command=Command.CREATE,
+        from_status=None,
+        to_status=OrderStatus.PENDING,
+        job_id=job.id,
+    )
+    return 1

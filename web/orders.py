@@ -23,10 +23,10 @@ LISTED_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.DEL
 @bp.post("")
 def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
-    order = body.model_dump(mode="json")
-    order["total_cents"] = orders.order_total_cents(order["items"])
     res = resources()
-    job = orders.submit_create(res.uow(), tenant_id(), order, res.enqueue, idempotency(request, raw))
+    job = orders.submit_create(
+        res.uow(), tenant_id(), body.model_dump(mode="json"), res.enqueue, idempotency(request, raw)
+    )
     return accepted(job)
 
 
