@@ -33,13 +33,24 @@ MAX_RETRIES = 12
 )
 def apply_order_command(self: Task, job_id: str) -> str:
     try:
-        outcome = processing.apply_job(session_factory(), uuid.UUID(job_id), order_cache().invalidate)
+        job_uuid = uuid.UUID(job_id)
+    except (TypeError, ValueError):
+        log.error("message with an invalid job id %r dropped", job_id)
+        return "rejected"
+    try:
+        outcome = processing.apply_job(session_factory(), job_uuid, order_cache().invalidate)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= MAX_RETRIES:
             log.error("job %s: giving up after %d retries: %s", job_id, MAX_RETRIES, exc)
-            processing.fail_job(session_factory(), uuid.UUID(job_id), "internal_error", "database unavailable")
+            processing.fail_job(session_factory(), job_uuid, "internal_error", "database unavailable")
             return "failed"
         raise
+    except Exception as exc:
+        # A bug or a corrupt job: retrying would fail the same way. Fail the job
+        # with a reason so the client's poll ends, and keep the traceback in the log.
+        log.exception("job %s: unexpected error", job_id)
+        processing.fail_job(session_factory(), job_uuid, "internal_error", f"unexpected {type(exc).__name__}")
+        return "failed"
     log.info("job %s: %s%s", job_id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "")
     return outcome.status
 

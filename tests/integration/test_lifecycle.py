@@ -72,3 +72,14 @@ def test_health_endpoints_need_no_key(base_url):
     ready = requests.get(f"{base_url}/readyz", timeout=5)
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"postgresql": "ok", "redis": "ok", "rabbitmq": "ok"}
+
+
+def test_a_job_the_worker_cannot_apply_fails_with_a_reason(api, session_factory):
+    """A corrupt job (no items) published to the real worker: failed, not stuck running."""
+    from workers.tasks import publish_job
+
+    job = orders.submit_create(UnitOfWork(session_factory), api.tenant_id, {"currency": "USD"}, publish_job)
+    finished = api.wait({"id": str(job.id)})
+    assert finished["status"] == "failed"
+    assert finished["error"] == {"code": "internal_error", "detail": "unexpected KeyError"}
+    assert api.get(f"/api/v1/orders/{job.order_id}").status_code == 404
