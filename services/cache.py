@@ -91,10 +91,13 @@ class OrderCache:
         self._call(self._fill, keys=[self.key(order_id)], args=[version, json.dumps(order), self._ttl])
 
     def invalidate(self, order_id: uuid.UUID, committed_version: int) -> None:
-        self._call(self._invalidate, keys=[self.key(order_id)], args=[committed_version, self.TOMBSTONE_TTL_SECONDS])
+        # Always attempted, even inside the skip window: a skipped invalidation
+        # leaves a stale entry until its TTL, where a skipped read costs nothing.
+        args = [committed_version, self.TOMBSTONE_TTL_SECONDS]
+        self._call(self._invalidate, keys=[self.key(order_id)], args=args, always=True)
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        if time.monotonic() < self._skip_until:
+    def _call(self, fn: Any, *args: Any, always: bool = False, **kwargs: Any) -> Any:
+        if not always and time.monotonic() < self._skip_until:
             return None
         try:
             return fn(*args, **kwargs)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Command, InvalidTransition, Job, OrderStatus, next_status
+from models import FINISHED, Command, InvalidTransition, Job, OrderStatus, next_status
 from models import repository as repo
 from services.orders import order_total_cents
 from services.unit_of_work import UnitOfWork
@@ -65,7 +65,7 @@ def apply_job(
     for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
         with UnitOfWork(session_factory) as uow:
             job = repo.lock_job(uow.session, job_id)
-            if job is None or job.finished_at is not None:
+            if job is None or job.status in FINISHED:
                 return Outcome(job_id, "skipped")
             try:
                 new_version = _apply(uow.session, job)
@@ -92,13 +92,8 @@ def apply_job(
             uow.commit()
             return Outcome(job_id, "succeeded")
 
-    with UnitOfWork(session_factory) as uow:
-        job = repo.lock_job(uow.session, job_id)
-        if job is None or job.finished_at is not None:
-            return Outcome(job_id, "skipped")
-        detail = f"order kept changing: gave up after {MAX_CONFLICT_RETRIES} attempts"
-        repo.finish_job(uow.session, job, error={"code": "version_conflict", "detail": detail})
-        uow.commit()
+    detail = f"order kept changing: gave up after {MAX_CONFLICT_RETRIES} attempts"
+    fail_job(session_factory, job_id, "version_conflict", detail)
     return Outcome(job_id, "failed", "version_conflict")
 
 
@@ -106,7 +101,7 @@ def fail_job(session_factory: sessionmaker[Session], job_id: uuid.UUID, code: st
     """Give up on an unfinished job with a reason (used after the last retry)."""
     with UnitOfWork(session_factory) as uow:
         job = repo.lock_job(uow.session, job_id)
-        if job is not None and job.finished_at is None:
+        if job is not None and job.status not in FINISHED:
             repo.finish_job(uow.session, job, error={"code": code, "detail": detail})
             uow.commit()
 

@@ -62,8 +62,6 @@ def get_order(order_id: uuid.UUID) -> Response:
     etag = f'"{order["version"]}"'
     response = Response(status=304) if etag_matches(request, order["version"]) else jsonify(order)
     response.headers["ETag"] = etag
-    # Clients may keep a copy but must revalidate it (If-None-Match) before use.
-    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 

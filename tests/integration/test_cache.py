@@ -67,3 +67,13 @@ def test_reads_answer_quickly_while_redis_hangs(api, settings):
         elapsed = time.monotonic() - started
     # One short Redis timeout per API process at most, not five long ones.
     assert elapsed < 2.5, elapsed
+
+
+def test_invalidation_is_attempted_even_while_reads_skip_the_cache(order_cache):
+    order_id = uuid.uuid4()
+    order_cache.fill(order_id, 1, {"version": 1})
+    order_cache._skip_until = time.monotonic() + 60  # as right after a Redis failure
+    assert order_cache.get(order_id) is None  # reads skip Redis
+    order_cache.invalidate(order_id, 2)
+    order_cache._skip_until = 0.0
+    assert order_cache.get(order_id) is None  # the v1 entry was replaced by the tombstone

@@ -60,3 +60,8 @@ def test_etag_and_if_none_match(api):
     assert changed.status_code == 200
     assert changed.headers["ETag"] == '"2"'
     assert changed.json()["status"] == "paid"
+
+
+def test_order_answers_are_not_stored_by_caches(api):
+    order_id = api.create_order()
+    assert api.get(f"/api/v1/orders/{order_id}").headers["Cache-Control"] == "no-store"
