@@ -36,10 +36,6 @@ class Idempotency:
         return cls(key=key, request_sha256=hashlib.sha256(canonical.encode()).hexdigest())
 
 
-def order_total_cents(items: list[dict[str, Any]]) -> int:
-    return sum(item["quantity"] * item["unit_price_cents"] for item in items)
-
-
 def submit_create(
     uow: UnitOfWork,
     tenant_id: uuid.UUID,

@@ -15,12 +15,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import FINISHED, Command, InvalidTransition, Job, OrderStatus, next_status
 from models import repository as repo
-from services.orders import order_total_cents
 from services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,10 @@ def _apply(session: Session, job: Job) -> int:
         job_id=job.id,
     )
     return new_version
+
+
+def order_total_cents(items: list[dict[str, Any]]) -> int:
+    return sum(item["quantity"] * item["unit_price_cents"] for item in items)
 
 
 def _create(session: Session, job: Job) -> int:

@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, ServiceError, Unauthenticated
@@ -52,7 +54,7 @@ def register_error_handlers(app: Flask) -> None:
             if cls in SERVICE_ERRORS:
                 status, slug, title = SERVICE_ERRORS[cls]
                 return problem_response(status, slug, title, exc.detail)
-        raise exc
+        return _unexpected(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -72,9 +74,6 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_database_error_handler(app: Flask) -> None:
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)
     def _database_unavailable(exc: Exception) -> Response:
