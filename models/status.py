@@ -23,10 +23,6 @@ class Command(StrEnum):
     DELETE = "delete"
 
 
-# Commands a client sends to an existing order with POST .../commands.
-# create and delete have their own routes.
-ORDER_COMMANDS = (Command.PAY, Command.SHIP, Command.DELIVER, Command.CANCEL)
-
 TRANSITIONS: dict[tuple[OrderStatus | None, Command], OrderStatus] = {
     (None, Command.CREATE): OrderStatus.PENDING,
     (OrderStatus.PENDING, Command.PAY): OrderStatus.PAID,

@@ -32,11 +32,6 @@ def session_factory(settings: config.Settings) -> sessionmaker[Session]:
     return make_session_factory(make_engine(settings.database_url))
 
 
-@pytest.fixture(scope="session")
-def redis_client(settings: config.Settings):
-    return make_redis(settings.redis_url)
-
-
 @pytest.fixture
 def order_cache(settings: config.Settings) -> OrderCache:
     return OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
