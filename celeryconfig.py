@@ -19,7 +19,9 @@ COMMANDS_QUEUE = "orderly.commands"
 broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True
 broker_connection_max_retries = None  # keep trying: a broker restart must not kill workers
-broker_heartbeat = 30
+# Seconds; a worker that stops answering (frozen, partitioned) loses its
+# connection after about two of these and its unacked messages go to others.
+broker_heartbeat = int(os.environ.get("BROKER_HEARTBEAT_SECONDS", "30"))
 # Wait for RabbitMQ to confirm each publish: a message the broker could not take
 # raises in the API instead of vanishing.
 broker_transport_options = {"confirm_publish": True}
@@ -34,6 +36,10 @@ result_backend = None
 # a crash mid-command leads to a redelivery, never a lost command.
 task_acks_late = True
 task_reject_on_worker_lost = True
+# When the broker connection drops, the unacked messages go back to the queue
+# anyway: stop the tasks still running on them rather than finish work whose
+# ack cannot be delivered (the redelivery does it again, idempotently).
+worker_cancel_long_running_tasks_on_connection_loss = True
 # One reserved message per process: commands are short but not free, and a
 # reserved message is stuck behind a slow one.
 worker_prefetch_multiplier = 1

@@ -49,6 +49,11 @@ class Settings:
     # Seconds a client is told to wait before polling an unfinished job again.
     job_retry_after_seconds: int = 1
     max_body_bytes: int = 1024 * 1024
+    # The relay (python -m workers.relay): how often it looks, and after how
+    # long an untouched queued / running job is published again.
+    relay_interval_seconds: float = 1.0
+    relay_queued_after_seconds: float = 10.0
+    relay_running_after_seconds: float = 150.0
 
     @classmethod
     def from_env(cls, *, testing: bool = False) -> Settings:
@@ -60,6 +65,9 @@ class Settings:
             redis_url=_required(prefix + "REDIS_URL"),
             broker_url=_required(prefix + "BROKER_URL"),
             cache_ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300")),
+            relay_interval_seconds=float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
+            relay_queued_after_seconds=float(os.environ.get("RELAY_QUEUED_AFTER_SECONDS", "10")),
+            relay_running_after_seconds=float(os.environ.get("RELAY_RUNNING_AFTER_SECONDS", "150")),
         )
 
 

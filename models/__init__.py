@@ -2,7 +2,7 @@
 
 from models.base import Base
 from models.job import FINISHED, IdempotencyKey, Job, JobStatus
-from models.order import Order, OrderEvent
+from models.order import Order, OrderEvent, PendingCacheInvalidation
 from models.status import Command, InvalidTransition, OrderStatus, next_status
 from models.tenant import ApiKey, Tenant
 
@@ -18,6 +18,7 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderStatus",
+    "PendingCacheInvalidation",
     "Tenant",
     "next_status",
 ]

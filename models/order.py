@@ -58,3 +58,18 @@ class OrderEvent(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PendingCacheInvalidation(Base):
+    """An order whose cache entry could not be invalidated when it changed.
+
+    Written in the transaction that changes the order, so a change is never
+    committed without either its tombstone in Redis or a row here; the relay
+    retries these until Redis takes them.
+    """
+
+    __tablename__ = "pending_cache_invalidations"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

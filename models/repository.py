@@ -8,16 +8,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.job import FINISHED, IdempotencyKey, Job, JobStatus
-from models.order import Order, OrderEvent
+from models.order import Order, OrderEvent, PendingCacheInvalidation
 from models.status import Command, OrderStatus
 
 
@@ -135,23 +135,97 @@ def mark_job_running(session: Session, job_id: uuid.UUID) -> Job | None:
         update(Job)
         .where(Job.id == job_id, Job.status.not_in(FINISHED))
         .values(
-            status=JobStatus.RUNNING, attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, func.now())
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            started_at=func.coalesce(Job.started_at, func.now()),
+            last_attempt_at=func.now(),
         )
         .returning(Job)
         .execution_options(synchronize_session=False)
     )
 
 
-def stale_queued_job_ids(session: Session, older_than: datetime, limit: int) -> list[uuid.UUID]:
-    """Jobs still queued since before `older_than`: their message may be lost."""
+def failed_jobs(session: Session, limit: int) -> list[Job]:
+    """The newest failed jobs of every tenant, for operators."""
+    return list(
+        session.scalars(select(Job).where(Job.status == JobStatus.FAILED).order_by(Job.finished_at.desc()).limit(limit))
+    )
+
+
+def claim_jobs_to_republish(
+    session: Session, queued_after: timedelta, running_after: timedelta, limit: int
+) -> list[uuid.UUID]:
+    """Claim unfinished jobs whose message may be lost, for one relay round.
+
+    Queued jobs qualify after `queued_after`, running ones (a worker took them,
+    then nothing) after `running_after`. Each successful republish doubles the
+    wait (up to 64 times, see count_republished) so a long backlog is not
+    flooded with duplicates; a failed one (broker down) does not, so the job
+    goes out soon after the broker is back. The claim stamps `republished_at`,
+    which keeps other relays off the job meanwhile; rows a worker or another
+    relay holds are skipped, never waited for.
+    """
+    backoff = func.power(2, func.least(Job.republish_count, 6))
+    now = func.now()
+    queued_since = func.coalesce(Job.republished_at, Job.created_at)
+    running_since = func.greatest(
+        func.coalesce(Job.last_attempt_at, Job.started_at, Job.created_at), Job.republished_at
+    )
+    candidates = (
+        select(Job.id)
+        .where(
+            Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+            or_(
+                and_(Job.status == JobStatus.QUEUED, queued_since < now - queued_after * backoff),
+                and_(Job.status == JobStatus.RUNNING, running_since < now - running_after * backoff),
+            ),
+        )
+        .order_by(Job.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     return list(
         session.scalars(
-            select(Job.id)
-            .where(Job.status == JobStatus.QUEUED, Job.created_at < older_than)
-            .order_by(Job.created_at)
-            .limit(limit)
+            update(Job)
+            .where(Job.id.in_(candidates.scalar_subquery()))
+            .values(republished_at=now)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
         )
     )
+
+
+def count_republished(session: Session, job_ids: list[uuid.UUID]) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids))
+        .values(republish_count=Job.republish_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def requeue_failed_job(session: Session, job_id: uuid.UUID) -> Job | None:
+    """Put a failed job back to `queued` (operator's retry); None unless it had failed."""
+    return session.scalar(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.FAILED)
+        .values(status=JobStatus.QUEUED, error=None, finished_at=None, republished_at=func.now())
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def withdraw_queued_job(session: Session, job: Job, idempotency_key: str | None) -> bool:
+    """Delete a job no worker has touched, with its Idempotency-Key, as if the
+    request had never been accepted. False when a worker already took it."""
+    deleted = session.scalar(delete(Job).where(Job.id == job.id, Job.status == JobStatus.QUEUED).returning(Job.id))
+    if deleted is not None and idempotency_key is not None:
+        session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.tenant_id == job.tenant_id, IdempotencyKey.key == idempotency_key
+            )
+        )
+    return deleted is not None
 
 
 def finish_job(session: Session, job: Job, *, error: dict[str, str] | None = None) -> None:
@@ -159,6 +233,35 @@ def finish_job(session: Session, job: Job, *, error: dict[str, str] | None = Non
     job.error = error
     job.finished_at = utcnow()
     session.flush()
+
+
+# ---------------------------------------------------------------- cache invalidations
+def record_pending_invalidation(session: Session, order_id: uuid.UUID, version: int) -> None:
+    table = PendingCacheInvalidation.__table__
+    statement = insert(PendingCacheInvalidation).values(order_id=order_id, version=version)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["order_id"], set_={"version": func.greatest(table.c.version, statement.excluded.version)}
+        )
+    )
+
+
+def pending_invalidations(session: Session, limit: int) -> list[tuple[uuid.UUID, int]]:
+    rows = session.execute(
+        select(PendingCacheInvalidation.order_id, PendingCacheInvalidation.version)
+        .order_by(PendingCacheInvalidation.created_at)
+        .limit(limit)
+    )
+    return [(order_id, version) for order_id, version in rows]
+
+
+def forget_invalidation(session: Session, order_id: uuid.UUID, version: int) -> None:
+    """Drop the row unless a newer change replaced it meanwhile."""
+    session.execute(
+        delete(PendingCacheInvalidation).where(
+            PendingCacheInvalidation.order_id == order_id, PendingCacheInvalidation.version == version
+        )
+    )
 
 
 # ---------------------------------------------------------------- idempotency

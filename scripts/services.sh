@@ -208,9 +208,13 @@ EOF
   pw=$(secret rabbitmq-orderly)
   rabbitmqctl list_users --quiet | grep -q '^orderly\b' || rabbitmqctl add_user orderly "$pw" >/dev/null
   rabbitmqctl change_password orderly "$pw" >/dev/null
-  for vhost in orderly orderly_test; do
+  # A bounded command queue: past the limit RabbitMQ refuses (nacks) new
+  # messages, and the API answers 503, instead of dropping the oldest ones.
+  local limit='{"max-length":'"${COMMAND_QUEUE_MAX_LENGTH:-100000}"',"overflow":"reject-publish"}'
+  for vhost in orderly orderly_test orderly_faults; do
     rabbitmqctl add_vhost "$vhost" >/dev/null 2>&1 || true
     rabbitmqctl set_permissions -p "$vhost" orderly '.*' '.*' '.*' >/dev/null
+    rabbitmqctl set_policy -p "$vhost" --apply-to queues commands-limit '^orderly\.commands$' "$limit" >/dev/null
   done
   rabbitmqctl set_user_tags orderly management >/dev/null
 }

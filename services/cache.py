@@ -8,7 +8,8 @@ committed v2 cannot put v1 back after the invalidation (the race described in
 
 Redis is an optimisation: every failure is logged and treated as a miss, and
 after one the cache is skipped for a few seconds so a hung Redis costs one
-short timeout, not one per request.
+short timeout, not one per request. An invalidation that cannot reach Redis
+reports it, and the writer records it in PostgreSQL for the relay to retry.
 """
 
 from __future__ import annotations
@@ -90,14 +91,18 @@ class OrderCache:
     def fill(self, order_id: uuid.UUID, version: int, order: dict[str, Any]) -> None:
         self._call(self._fill, keys=[self.key(order_id)], args=[version, json.dumps(order), self._ttl])
 
-    def invalidate(self, order_id: uuid.UUID, committed_version: int) -> None:
-        # Always attempted, even inside the skip window: a skipped invalidation
-        # leaves a stale entry until its TTL, where a skipped read costs nothing.
-        args = [committed_version, self.TOMBSTONE_TTL_SECONDS]
-        self._call(self._invalidate, keys=[self.key(order_id)], args=args, always=True)
+    def invalidate(self, order_id: uuid.UUID, committed_version: int) -> bool:
+        """Replace the entry with a tombstone for `committed_version`.
 
-    def _call(self, fn: Any, *args: Any, always: bool = False, **kwargs: Any) -> Any:
-        if not always and time.monotonic() < self._skip_until:
+        False when Redis could not be reached (or was skipped after a recent
+        failure): the caller must record the invalidation to retry it later.
+        """
+        args = [committed_version, self.TOMBSTONE_TTL_SECONDS]
+        return self._call(self._invalidate, keys=[self.key(order_id)], args=args) is not None
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """fn's result, or None when Redis failed now or a few seconds ago."""
+        if time.monotonic() < self._skip_until:
             return None
         try:
             return fn(*args, **kwargs)

@@ -25,3 +25,11 @@ class IdempotencyKeyReused(ServiceError):
 
 class Unauthenticated(ServiceError):
     pass
+
+
+class Overloaded(ServiceError):
+    """The command queue is full: the command was not accepted, try again later."""
+
+
+class QueueFull(Exception):
+    """Raised by an enqueue function when the broker refused the message."""

@@ -2,13 +2,17 @@
 
 A command is accepted by committing a `queued` job; the message that asks a
 worker to apply it is published only after that commit, so a job a client was
-told about always exists.
+told about always exists. If publishing fails the job stays `queued` and the
+relay publishes it later (services/relay.py). If the broker refuses the message
+because the queue is full, the job is withdrawn and the client told to come
+back later: a flood is refused, never silently dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +21,13 @@ from typing import Any
 from models import Command, Job, JobStatus
 from models import repository as repo
 from models.base import utcnow
-from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed
+from services.errors import IdempotencyKeyReused, NotFound, Overloaded, PreconditionFailed, QueueFull
+from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
 
+log = logging.getLogger(__name__)
+
+# Publishes the message for a job; raises QueueFull when the broker refuses it.
 Enqueue = Callable[[uuid.UUID], None]
 
 
@@ -49,7 +57,8 @@ def submit_create(
         replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
         if replay:
             return replay
-        return _accept(uow, job_id, tenant_id, Command.CREATE, uuid.uuid4(), enqueue, payload=order)
+        job = _accept(uow, job_id, tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
+    return _publish(uow, job, enqueue, idempotency)
 
 
 def submit_command(
@@ -72,7 +81,8 @@ def submit_command(
             raise NotFound(f"order {order_id} not found")
         if expected_version is not None and order.version != expected_version:
             raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
-        return _accept(uow, job_id, tenant_id, command, order_id, enqueue, expected_version=expected_version)
+        job = _accept(uow, job_id, tenant_id, command, order_id, expected_version=expected_version)
+    return _publish(uow, job, enqueue, idempotency)
 
 
 def _claim_or_replay(
@@ -98,7 +108,6 @@ def _accept(
     tenant_id: uuid.UUID,
     command: Command,
     order_id: uuid.UUID,
-    enqueue: Enqueue,
     payload: dict[str, Any] | None = None,
     expected_version: int | None = None,
 ) -> Job:
@@ -114,7 +123,22 @@ def _accept(
         created_at=utcnow(),  # set here: saves a round trip to read the server default back
     )
     uow.session.add(job)
-    uow.session.flush()
-    uow.after_commit(lambda: enqueue(job.id))
     uow.commit()
+    return job
+
+
+def _publish(uow: UnitOfWork, job: Job, enqueue: Enqueue, idempotency: Idempotency | None) -> Job:
+    """Publish the committed job's message; withdraw the job if the queue is full."""
+    fault_point("accept.after_commit")
+    try:
+        enqueue(job.id)
+    except QueueFull:
+        with uow:
+            withdrawn = repo.withdraw_queued_job(uow.session, job, idempotency.key if idempotency else None)
+            uow.commit()
+        if withdrawn:
+            raise Overloaded("too many commands are waiting: try again later") from None
+    except Exception:
+        # The job is safe in PostgreSQL; the relay publishes it once the broker is back.
+        log.warning("job %s: publish failed, left for the relay", job.id, exc_info=True)
     return job

@@ -1,14 +1,18 @@
 """Applying a job: the worker's side of the pipeline.
 
 One transaction changes the order (compare-and-set on its version), records the
-event and finishes the job; the cache is invalidated only after it commits.
-Applying a job twice is impossible: the job row is locked and re-checked first,
-and `order_events.job_id` is unique in the database.
+event and finishes the job. Applying a job twice is impossible: the job row is
+locked and re-checked first, and `order_events.job_id` is unique in the database.
+
+The cache entry is replaced by a tombstone carrying the new version *before*
+that transaction commits: from then on no reader can put an older version back,
+and a worker killed right after the commit leaves nothing stale behind. If Redis
+cannot take the tombstone, the transaction records a pending invalidation
+instead, which the relay retries (services/relay.py).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import time
@@ -21,11 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import FINISHED, Command, InvalidTransition, Job, OrderStatus, next_status
 from models import repository as repo
+from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-Invalidate = Callable[[uuid.UUID, int], None]
+# Returns False when the cache could not be reached.
+Invalidate = Callable[[uuid.UUID, int], bool]
 
 MAX_CONFLICT_RETRIES = 10
 
@@ -88,7 +94,9 @@ def apply_job(
                 sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
                 continue
             repo.finish_job(uow.session, job)
-            uow.after_commit(functools.partial(invalidate, job.order_id, new_version))
+            if not invalidate(job.order_id, new_version):
+                repo.record_pending_invalidation(uow.session, job.order_id, new_version)
+            fault_point("apply.before_commit")
             uow.commit()
             return Outcome(job_id, "succeeded")
 

@@ -11,6 +11,7 @@ from models import repository as repo
 from models.repository import Page
 from services.cache import OrderCache
 from services.errors import NotFound
+from services.faults import fault_point
 from services.views import event_view, job_view, order_view
 
 
@@ -26,6 +27,7 @@ def get_order(
         if order is None:
             raise NotFound(f"order {order_id} not found")
         view = order_view(order)
+    fault_point("read.before_fill")
     cache.fill(order_id, view["version"], view)
     return view
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import click
@@ -45,13 +46,26 @@ def register_cli(app: Flask) -> None:
     def jobs() -> None:
         """Maintain jobs."""
 
-    @jobs.command("republish")
-    @click.option("--older-than-seconds", default=30, show_default=True, type=click.IntRange(min=1))
-    @click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1))
-    def republish(older_than_seconds: int, limit: int) -> None:
-        """Publish again jobs still queued after a while (e.g. after a broker outage)."""
+    @jobs.command("failed")
+    @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+    def failed(limit: int) -> None:
+        """List the newest failed jobs: id, tenant, command, order, error, when."""
+        with resources().session_factory() as session:
+            for job in repo.failed_jobs(session, limit):
+                error = job.error or {}
+                click.echo(
+                    f"{job.id}  tenant={job.tenant_id}  {job.command}  order={job.order_id}  "
+                    f"{error.get('code')}: {error.get('detail')}  at {job.finished_at:%Y-%m-%dT%H:%M:%SZ}"
+                )
+
+    @jobs.command("retry")
+    @click.argument("job_ids", nargs=-1, required=True, type=click.UUID)
+    def retry(job_ids: tuple[uuid.UUID, ...]) -> None:
+        """Queue failed jobs again; the worker applies them as if new."""
         res = resources()
-        count = maintenance.republish_stale_jobs(
-            res.session_factory, res.enqueue, timedelta(seconds=older_than_seconds), limit
-        )
-        click.echo(f"republished {count} jobs")
+        not_failed = [
+            job_id for job_id in job_ids if not maintenance.retry_failed_job(res.session_factory, res.enqueue, job_id)
+        ]
+        click.echo(f"queued {len(job_ids) - len(not_failed)} jobs again")
+        if not_failed:
+            raise click.ClickException(f"not failed or unknown: {', '.join(map(str, not_failed))}")

@@ -10,7 +10,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, ServiceError, Unauthenticated
+from services.errors import (
+    IdempotencyKeyReused,
+    NotFound,
+    Overloaded,
+    PreconditionFailed,
+    ServiceError,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +29,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str, str]] = {
     PreconditionFailed: (412, "precondition-failed", "Precondition Failed"),
     IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency-Key Reused"),
     Unauthenticated: (401, "unauthenticated", "Unauthorized"),
+    Overloaded: (503, "overloaded", "Service Unavailable"),
 }
 
 
@@ -53,7 +61,10 @@ def register_error_handlers(app: Flask) -> None:
         for cls in type(exc).__mro__:
             if cls in SERVICE_ERRORS:
                 status, slug, title = SERVICE_ERRORS[cls]
-                return problem_response(status, slug, title, exc.detail)
+                response = problem_response(status, slug, title, exc.detail)
+                if status == 503:
+                    response.headers["Retry-After"] = "5"
+                return response
         return _unexpected(exc)
 
     @app.errorhandler(HTTPException)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 
+import kombu.exceptions
+from amqp.exceptions import MessageNacked
 from celery import Task
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services import processing
+from services.errors import QueueFull
 from workers.celery_app import app
 from workers.resources import order_cache, session_factory
 
@@ -56,7 +59,19 @@ def apply_order_command(self: Task, job_id: str) -> str:
 
 
 def publish_job(job_id: uuid.UUID) -> None:
-    """Ask a worker to apply the job; raises if the broker did not confirm in time."""
+    """Ask a worker to apply the job; raises if the broker did not confirm in time,
+    and QueueFull if it refused the message (the queue's length limit)."""
+    try:
+        _send(job_id)
+    except kombu.exceptions.OperationalError as exc:
+        # kombu wraps py-amqp's MessageNacked, the broker's answer to a publish
+        # into a full queue with `overflow: reject-publish`.
+        if isinstance(exc.__cause__, MessageNacked):
+            raise QueueFull(str(job_id)) from exc
+        raise
+
+
+def _send(job_id: uuid.UUID) -> None:
     apply_order_command.apply_async(
         args=[str(job_id)],
         # Bounded: the API answers within seconds even when RabbitMQ is down or

@@ -38,16 +38,25 @@ def order_cache(settings: config.Settings) -> OrderCache:
 
 
 @pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
-    api = stack.start_api(API_PORT)
-    worker = stack.start_worker()
-    url = f"http://127.0.0.1:{API_PORT}"
+def running() -> Iterator[stack.Running]:
+    """The API, one worker and the relay, for the whole session."""
+    running = stack.Running(
+        url=f"http://127.0.0.1:{API_PORT}",
+        api=stack.start_api(API_PORT),
+        worker=stack.start_worker(),
+        relay=stack.start_relay(),
+    )
     try:
-        stack.wait_ready(url, api)
-        yield url
+        stack.wait_ready(running.url, running.api)
+        yield running
     finally:
-        stack.stop(api)
-        stack.stop(worker)
+        for process in (running.api, running.worker, running.relay):
+            stack.stop(process)
+
+
+@pytest.fixture(scope="session")
+def base_url(running: stack.Running) -> str:
+    return running.url
 
 
 @pytest.fixture(scope="session")

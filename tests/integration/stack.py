@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -17,6 +18,14 @@ import config
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 LOGS = ROOT / ".local" / "test-logs"
+
+
+@dataclass
+class Running:
+    url: str
+    api: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes]
+    relay: subprocess.Popen[bytes]
 
 
 def process_env(**extra: str) -> dict[str, str]:
@@ -29,17 +38,23 @@ def process_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "ORDERLY_TESTING": "1", **urls, **extra}
 
 
-def start_api(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_api(port: int, workers: int = 2, **env: str) -> subprocess.Popen[bytes]:
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise RuntimeError(f"port {port} is taken: is an old test API still running? (ORDERLY_TEST_API_PORT)")
     LOGS.mkdir(parents=True, exist_ok=True)
-    env = process_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY=str(workers))
-    log = open(LOGS / "api.log", "ab")  # noqa: SIM115 - closed with the process
+    settings = process_env(API_HOST="127.0.0.1", API_PORT=str(port), WEB_CONCURRENCY=str(workers), **env)
+    log = open(LOGS / f"api-{port}.log", "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [BIN / "gunicorn", "--config", "gunicorn.conf.py", "web:create_app()"],
         cwd=ROOT,
-        env=env,
+        env=settings,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -63,6 +78,20 @@ def start_worker(name: str = "w1", concurrency: int = 2) -> subprocess.Popen[byt
         ],
         cwd=ROOT,
         env=process_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def start_relay(name: str = "relay", **env: str) -> subprocess.Popen[bytes]:
+    """The relay, impatient: jobs untouched for 2 s are published again."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+    settings = {"RELAY_INTERVAL_SECONDS": "0.5", "RELAY_QUEUED_AFTER_SECONDS": "2", **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.relay"],
+        cwd=ROOT,
+        env=process_env(**settings),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

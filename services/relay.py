@@ -1,0 +1,87 @@
+"""The relay: what turns "the job is committed" into "the job gets applied".
+
+The API commits a job, then publishes its message. The message can still be
+lost: the publish failed (broker down, timed out), the API crashed between the
+two, or a broker-side failure dropped it. The relay looks for unfinished jobs
+that nobody has touched for a while and publishes them again. A duplicate is
+harmless: the worker skips finished jobs and serializes on the job row.
+
+It also retries cache invalidations a worker could not deliver to Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import repository as repo
+from services.cache import OrderCache
+from services.orders import Enqueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    # A queued job untouched this long has probably lost its message.
+    queued_after: timedelta = timedelta(seconds=10)
+    # Longer than the task hard time limit (celeryconfig: 90 s): a running job
+    # untouched this long is not running anywhere any more.
+    running_after: timedelta = timedelta(seconds=150)
+    batch: int = 500
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    republished: int
+    publish_failed: bool
+    invalidated: int
+
+
+def run_round(
+    session_factory: sessionmaker[Session], enqueue: Enqueue, cache: OrderCache, policy: RelayPolicy
+) -> RoundResult:
+    """One pass: republish stale jobs, then retry pending cache invalidations."""
+    with session_factory() as session:
+        claimed = repo.claim_jobs_to_republish(session, policy.queued_after, policy.running_after, policy.batch)
+        session.commit()
+
+    published: list[uuid.UUID] = []
+    publish_failed = False
+    for job_id in claimed:
+        try:
+            enqueue(job_id)
+        except Exception as exc:
+            # The broker is down or full: the rest wait for a later round.
+            log.warning("relay: publish failed, %d jobs left for later: %s", len(claimed) - len(published), exc)
+            publish_failed = True
+            break
+        published.append(job_id)
+    if published:
+        with session_factory() as session:
+            repo.count_republished(session, published)
+            session.commit()
+        log.info("relay: republished %d jobs", len(published))
+
+    return RoundResult(len(published), publish_failed, _retry_invalidations(session_factory, cache, policy.batch))
+
+
+def _retry_invalidations(session_factory: sessionmaker[Session], cache: OrderCache, limit: int) -> int:
+    with session_factory() as session:
+        pending = repo.pending_invalidations(session, limit)
+    done: list[tuple[uuid.UUID, int]] = []
+    for order_id, version in pending:
+        if not cache.invalidate(order_id, version):
+            break
+        done.append((order_id, version))
+    if done:
+        with session_factory() as session:
+            for order_id, version in done:
+                repo.forget_invalidation(session, order_id, version)
+            session.commit()
+        log.info("relay: delivered %d pending cache invalidations", len(done))
+    return len(done)

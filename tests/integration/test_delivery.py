@@ -1,0 +1,127 @@
+"""Delivery of accepted commands: the relay, the bounded queue, retrying failed jobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from models import Job
+from tests.integration import stack
+from tests.integration.client import ORDER
+from tests.integration.servers import rabbitmq_app_stopped, services
+from tests.integration.test_cli import flask_cli
+
+
+def test_broker_down_still_accepts_and_the_relay_delivers(api, base_url):
+    with rabbitmq_app_stopped():
+        started = time.monotonic()
+        response = api.post("/api/v1/orders", json=ORDER)
+        answered_in = time.monotonic() - started
+        assert response.status_code == 202  # the job is committed; only the message is missing
+        job = response.json()
+        assert answered_in < 10, answered_in
+        assert api.get(f"/api/v1/jobs/{job['id']}").json()["status"] == "queued"
+        assert "rabbitmq" in requests.get(f"{base_url}/readyz", timeout=10).json()["down"]
+    # Nobody runs anything: the relay republishes the job once the broker is back,
+    # and the worker, reconnected by itself, applies it.
+    assert api.wait(job, timeout=60)["status"] == "succeeded"
+    assert api.order(job["order_id"])["status"] == "pending"
+
+
+def test_a_crash_between_commit_and_publish_loses_nothing(new_api, session_factory):
+    """The API process dies after committing the job, before publishing it."""
+    api = new_api()
+    port = stack.free_port()
+    crashing = stack.start_api(port, workers=1, ORDERLY_FAULTS="accept.after_commit=exit")
+    try:
+        stack.wait_ready(f"http://127.0.0.1:{port}", crashing)
+        headers = {"Authorization": f"Bearer {api.key}", "Idempotency-Key": f"crash-{uuid.uuid4()}"}
+        with pytest.raises(requests.ConnectionError):
+            requests.post(f"http://127.0.0.1:{port}/api/v1/orders", json=ORDER, headers=headers, timeout=10)
+    finally:
+        stack.stop(crashing)
+    with session_factory() as session:
+        (job_id,) = session.scalars(select(Job.id).where(Job.tenant_id == api.tenant_id)).all()
+    # The client retries with the same key on a healthy API: the same job, which
+    # the relay has published.
+    retried = api.post("/api/v1/orders", json=ORDER, headers={"Idempotency-Key": headers["Idempotency-Key"]})
+    assert retried.status_code == 202
+    assert retried.json()["id"] == str(job_id)
+    assert api.wait(retried.json(), timeout=30)["status"] == "succeeded"
+
+
+@contextmanager
+def queue_limited_to(length: int) -> Iterator[None]:
+    """A stricter queue length limit than the standing one, on the test vhost."""
+    definition = f'{{"max-length":{length},"overflow":"reject-publish"}}'
+    services(
+        "rabbitmqctl", "set_policy", "-p", "orderly_test", "--apply-to", "queues", "--priority", "5",
+        "test-tiny-queue", r"^orderly\.commands$", definition,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        services("rabbitmqctl", "clear_policy", "-p", "orderly_test", "test-tiny-queue")
+
+
+@contextmanager
+def paused(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+
+def test_a_full_queue_refuses_with_503_and_keeps_nothing(api, running):
+    accepted = []
+    with paused(running.worker), queue_limited_to(1):
+        refused = None
+        for attempt in range(10):
+            key = f"flood-{attempt}"
+            response = api.post("/api/v1/orders", json=ORDER, headers={"Idempotency-Key": key})
+            if response.status_code == 503:
+                refused = (key, response)
+                break
+            assert response.status_code == 202, response.text
+            accepted.append(response.json())
+        assert refused is not None, "the queue never filled"
+        key, response = refused
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert int(response.headers["Retry-After"]) > 0
+        assert response.json()["type"].endswith("/overloaded")
+        # Refused means not accepted: no job, and the key is free for the retry.
+        assert api.get("/api/v1/jobs").json()["total"] == len(accepted)
+    retried = api.post("/api/v1/orders", json=ORDER, headers={"Idempotency-Key": key})
+    assert retried.status_code == 202
+    for job in [*accepted, retried.json()]:
+        assert api.wait(job, timeout=30)["status"] == "succeeded"
+
+
+def test_failed_jobs_are_listed_and_can_be_retried(api):
+    order_id = api.create_order()
+    failed = api.apply(order_id, "ship")  # a pending order cannot ship
+    assert failed["status"] == "failed"
+    listed = flask_cli("jobs", "failed", "--limit", "1000")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{failed['id']}  tenant={api.tenant_id}  ship" in listed.stdout
+    assert "invalid_transition" in listed.stdout
+
+    assert api.apply(order_id, "pay")["status"] == "succeeded"
+    retried = flask_cli("jobs", "retry", failed["id"])
+    assert retried.returncode == 0, retried.stderr
+    assert api.wait(failed)["status"] == "succeeded"
+    assert api.order(order_id)["status"] == "shipped"
+    # Only failed jobs can be retried: this one has succeeded now.
+    again = flask_cli("jobs", "retry", failed["id"])
+    assert again.returncode != 0
+    assert "not failed or unknown" in again.stderr
