@@ -136,8 +136,9 @@ SQL
 
 stop_postgres() {
   pg_running || return 0
-  log "stopping PostgreSQL"
-  pg "$(pg_bin pg_ctl)" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null || true
+  # PG_STOP_MODE=immediate simulates a crash (the fault-injection tests use it).
+  log "stopping PostgreSQL (${PG_STOP_MODE:-fast})"
+  pg "$(pg_bin pg_ctl)" -D "$PG_DIR/data" -m "${PG_STOP_MODE:-fast}" -w -t 60 stop >/dev/null || true
 }
 
 # ---------------------------------------------------------------- Redis

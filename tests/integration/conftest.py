@@ -1,5 +1,5 @@
-"""Fixtures that run the real stack: PostgreSQL, Redis, RabbitMQ (started by
-scripts/services.sh), the API under gunicorn and a Celery worker."""
+"""Fixtures that run the API under gunicorn, a Celery worker and the relay
+against the real servers (shared fixtures: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,31 +10,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-os.environ["ORDERLY_TESTING"] = "1"
-
-import config
-from models.db import make_engine, make_session_factory
 from services import apikeys
-from services.cache import OrderCache, make_redis
 from tests.integration import stack
 from tests.integration.client import Api
 
 API_PORT = int(os.environ.get("ORDERLY_TEST_API_PORT", "18000"))
-
-
-@pytest.fixture(scope="session")
-def settings() -> config.Settings:
-    return config.Settings.from_env(testing=True)
-
-
-@pytest.fixture(scope="session")
-def session_factory(settings: config.Settings) -> sessionmaker[Session]:
-    return make_session_factory(make_engine(settings.database_url))
-
-
-@pytest.fixture
-def order_cache(settings: config.Settings) -> OrderCache:
-    return OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
 
 
 @pytest.fixture(scope="session")

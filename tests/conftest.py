@@ -1,0 +1,31 @@
+"""Fixtures the integration and fault-injection tests share: the test servers'
+settings and clients (scripts/services.sh starts the servers)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+os.environ["ORDERLY_TESTING"] = "1"
+
+import config
+from models.db import make_engine, make_session_factory
+from services.cache import OrderCache, make_redis
+
+
+@pytest.fixture(scope="session")
+def settings() -> config.Settings:
+    return config.Settings.from_env(testing=True)
+
+
+@pytest.fixture(scope="session")
+def session_factory(settings: config.Settings) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@pytest.fixture
+def order_cache(settings: config.Settings) -> OrderCache:
+    """A fresh client each test: no skip window left over from an earlier outage."""
+    return OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)

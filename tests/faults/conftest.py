@@ -1,0 +1,63 @@
+"""Fixtures of the fault-injection suite: a system of its own per test module
+(tests/faults/harness.py) and a runner that drives load, injects, heals, checks."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+import config
+from services import apikeys
+from tests.faults.harness import FaultStack
+from tests.faults.load import Load
+from tests.faults.verify import DRAIN_SECONDS, Report, verify
+
+# Fault injection: given the system and the running load, inject faults and
+# return once every fault has healed.
+Inject = Callable[[FaultStack, Load, random.Random], None]
+
+
+@pytest.fixture(scope="module")
+def fault_stack() -> Iterator[FaultStack]:
+    system = FaultStack().start()
+    try:
+        yield system
+    finally:
+        system.stop()
+
+
+@dataclass
+class Scenario:
+    system: FaultStack
+    session_factory: sessionmaker[Session]
+    settings: config.Settings
+
+    def run(self, name: str, inject: Inject, commands: int = 2000, seed: int = 7) -> Report:
+        tenants = []
+        with self.session_factory() as session:
+            for _ in range(2):
+                tenants.append(apikeys.create_key(session, f"faults-{uuid.uuid4().hex[:12]}"))
+            session.commit()
+        load = Load(self.system.url, [t.plaintext for t in tenants], commands, seed=seed).start()
+        inject(self.system, load, random.Random(seed))
+        load.join()
+        quiet_since = time.monotonic()  # the last fault has healed and the last command was sent
+        report = verify(name, load, self.session_factory, self.settings, [t.tenant_id for t in tenants], quiet_since)
+        assert report.problems == [], report
+        assert report.lost == 0 and report.applied_twice == 0, report
+        assert report.drain_seconds < DRAIN_SECONDS, report
+        assert report.accepted >= commands * 0.9, report  # the load really ran
+        return report
+
+
+@pytest.fixture
+def scenario(
+    fault_stack: FaultStack, session_factory: sessionmaker[Session], settings: config.Settings
+) -> Scenario:
+    return Scenario(fault_stack, session_factory, settings)

@@ -1,0 +1,42 @@
+"""Workers die, freeze and restart while commands flow: nothing accepted is
+lost, nothing is applied twice (faults 1-3 of the reliability issue)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from tests.faults.harness import HEARTBEAT_SECONDS, FaultStack
+from tests.faults.load import Load
+
+
+def test_pool_children_killed_20_times_during_2000_commands(scenario):
+    def kill_children(system: FaultStack, load: Load, rng: random.Random) -> None:
+        kills = 0
+        while kills < 20 and load.running:
+            time.sleep(rng.uniform(0.2, 0.6))
+            kills += system.kill_pool_child(rng)
+        assert kills == 20, f"only {kills} kills before the load ended"
+
+    scenario.run("SIGKILL a pool child x20", kill_children)
+
+
+def test_worker_main_process_killed_and_restarted(scenario):
+    def kill_mains(system: FaultStack, load: Load, rng: random.Random) -> None:
+        for _ in range(5):
+            time.sleep(rng.uniform(1.0, 2.0))
+            system.kill_main_and_restart(rng.randrange(len(system.workers)))
+
+    scenario.run("SIGKILL a worker's main process x5, restarted", kill_mains, commands=1000)
+
+
+def test_a_frozen_worker_that_wakes_up_late_changes_nothing_twice(scenario):
+    def freeze_one(system: FaultStack, load: Load, rng: random.Random) -> None:
+        time.sleep(2)
+        system.freeze(0)
+        # Long enough for the broker to give up on it (two missed heartbeats)
+        # and hand its unacked messages to the other worker.
+        time.sleep(HEARTBEAT_SECONDS * 4)
+        system.thaw(0)
+
+    scenario.run("SIGSTOP a worker past the heartbeat, then SIGCONT", freeze_one, commands=1000)

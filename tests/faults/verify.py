@@ -1,0 +1,138 @@
+"""After the faults heal: drain, then check the invariants I1-I8 against the
+database, Redis and what the API answered, and sum up the run in figures."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from models import FINISHED, IdempotencyKey, Job, Order, OrderEvent
+from services.cache import OrderCache, make_redis
+from tests.faults.load import Load
+from tests.integration import invariants
+from tests.integration.stack import LOGS
+
+DRAIN_SECONDS = 60  # I5: everything accepted is finished this long after the last fault heals
+
+
+@dataclass
+class Report:
+    scenario: str
+    sent: int  # logical commands (a retried or duplicated request counts once)
+    accepted: int  # answered 202
+    applied: int  # jobs succeeded
+    failed: dict[str, int]  # jobs failed, by error code
+    lost: int  # accepted jobs not finished, or succeeded without their event
+    applied_twice: int  # jobs with more than one event
+    unanswered_jobs: int  # jobs committed whose client never got the 202 (it gave up)
+    drain_seconds: float  # from the heal to the last job finished
+    read_p99_ms: float
+    read_max_ms: float
+    problems: list[str] = field(default_factory=list)
+
+    def save(self) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        with open(LOGS / "faults-report.jsonl", "a") as out:
+            out.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), **asdict(self)}) + "\n")
+
+
+def drain(session_factory: sessionmaker[Session], tenant_ids: list[uuid.UUID], healed_at: float) -> float:
+    """Wait until every job of the tenants is finished; seconds since the heal."""
+    deadline = healed_at + DRAIN_SECONDS
+    while True:
+        with session_factory() as session:
+            unfinished = session.scalar(
+                select(func.count()).where(Job.tenant_id.in_(tenant_ids), Job.status.not_in(FINISHED))
+            )
+        if not unfinished or time.monotonic() > deadline:
+            return time.monotonic() - healed_at
+        time.sleep(0.25)
+
+
+def verify(
+    scenario: str,
+    load: Load,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    tenant_ids: list[uuid.UUID],
+    healed_at: float,
+) -> Report:
+    drain_seconds = drain(session_factory, tenant_ids, healed_at)
+    problems = list(load.unexpected)
+    accepted = load.accepted_job_ids()
+    with session_factory() as session:
+        jobs = {str(j.id): j for j in session.scalars(select(Job).where(Job.tenant_id.in_(tenant_ids)))}
+        events = Counter(
+            str(job_id)
+            for (job_id,) in session.execute(
+                select(OrderEvent.job_id)
+                .join(Order, Order.id == OrderEvent.order_id)
+                .where(Order.tenant_id.in_(tenant_ids))
+            )
+        )
+        order_ids = list(session.scalars(select(Order.id).where(Order.tenant_id.in_(tenant_ids))))
+        keys = {
+            k.key: str(k.job_id)
+            for k in session.scalars(select(IdempotencyKey).where(IdempotencyKey.tenant_id.in_(tenant_ids)))
+        }
+        # I1-I3 on every order, I4-I6 on every job (the ones nobody heard of too).
+        problems += invariants.check_orders(session, order_ids)
+        problems += invariants.check_jobs(session, [uuid.UUID(j) for j in jobs])
+        versions = dict(session.execute(select(Order.id, Order.version).where(Order.id.in_(order_ids))).all())
+
+    lost = [j for j in accepted if j not in jobs or jobs[j].status not in FINISHED]
+    lost += [j for j in accepted if j in jobs and jobs[j].status == "succeeded" and events[j] != 1]
+    problems += [f"job {j}: answered 202 but lost" for j in lost]
+    problems += _idempotency_problems(load, keys)
+    # A new client: the test's own may still be skipping Redis after the fault.
+    problems += _cache_problems(OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds), versions)
+    failed = Counter((j.error or {}).get("code", "?") for j in jobs.values() if j.status == "failed")
+    latencies = sorted(load.read_latencies) or [0.0]
+    report = Report(
+        scenario=scenario,
+        sent=len({c.key for c in load.sent}),
+        accepted=len(accepted),
+        applied=sum(j.status == "succeeded" for j in jobs.values()),
+        failed=dict(failed),
+        lost=len(lost),
+        applied_twice=sum(count > 1 for count in events.values()),
+        unanswered_jobs=len(set(jobs) - accepted),
+        drain_seconds=round(drain_seconds, 1),
+        read_p99_ms=round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
+        read_max_ms=round(latencies[-1] * 1000, 1),
+        problems=problems[:50],
+    )
+    report.save()
+    return report
+
+
+def _idempotency_problems(load: Load, keys: dict[str, str]) -> list[str]:
+    """I7: one job per key, and it is the job every 202 for that key named."""
+    answered: dict[str, set[str]] = defaultdict(set)
+    for command in load.sent:
+        answered[command.key] |= command.job_ids
+    problems = []
+    for key, job_ids in answered.items():
+        if len(job_ids) > 1:
+            problems.append(f"key {key}: answered with {len(job_ids)} jobs")
+        elif job_ids and keys.get(key) not in job_ids:
+            problems.append(f"key {key}: answered {job_ids}, recorded {keys.get(key)}")
+    return problems
+
+
+def _cache_problems(cache: OrderCache, versions: dict[Any, int]) -> list[str]:
+    """I8: after quiescence no cached order is older than the database's."""
+    problems = []
+    for order_id, version in versions.items():
+        cached = cache.get(order_id)
+        if cached is not None and cached["version"] != version:
+            problems.append(f"order {order_id}: cached v{cached['version']}, database v{version}")
+    return problems
