@@ -31,7 +31,7 @@ class Resources:
 
 
 def build(settings: Settings) -> Resources:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, application_name="orderly-api")
     client = make_redis(settings.redis_url)
     return Resources(
         settings=settings,

@@ -13,8 +13,9 @@ from datetime import timedelta
 from types import FrameType
 
 import config
+from models.db import make_engine, make_session_factory
+from services.cache import OrderCache, make_redis
 from services.relay import RelayPolicy, run_round
-from workers.resources import order_cache, session_factory
 from workers.tasks import publish_job
 
 log = logging.getLogger("orderly.relay")
@@ -27,6 +28,10 @@ def main() -> None:
         queued_after=timedelta(seconds=settings.relay_queued_after_seconds),
         running_after=timedelta(seconds=settings.relay_running_after_seconds),
     )
+    session_factory = make_session_factory(
+        make_engine(settings.database_url, pool_size=1, application_name="orderly-relay")
+    )
+    cache = OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -37,7 +42,7 @@ def main() -> None:
     log.info("relay started: every %ss, %s", settings.relay_interval_seconds, policy)
     while not stop.is_set():
         try:
-            run_round(session_factory(), publish_job, order_cache(), policy)
+            run_round(session_factory, publish_job, cache, policy)
         except Exception:
             # PostgreSQL down, most likely: try again next round.
             log.exception("relay round failed")

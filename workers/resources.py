@@ -13,7 +13,9 @@ from services.cache import OrderCache, make_redis
 
 @cache
 def session_factory() -> sessionmaker[Session]:
-    return make_session_factory(make_engine(config.current().database_url, pool_size=2))
+    return make_session_factory(
+        make_engine(config.current().database_url, pool_size=2, application_name="orderly-worker")
+    )
 
 
 @cache

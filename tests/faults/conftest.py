@@ -57,7 +57,5 @@ class Scenario:
 
 
 @pytest.fixture
-def scenario(
-    fault_stack: FaultStack, session_factory: sessionmaker[Session], settings: config.Settings
-) -> Scenario:
+def scenario(fault_stack: FaultStack, session_factory: sessionmaker[Session], settings: config.Settings) -> Scenario:
     return Scenario(fault_stack, session_factory, settings)

@@ -33,6 +33,8 @@ class Report:
     lost: int  # accepted jobs not finished, or succeeded without their event
     applied_twice: int  # jobs with more than one event
     unanswered_jobs: int  # jobs committed whose client never got the 202 (it gave up)
+    redelivered: int  # jobs a worker started more than once: the faults hit work in flight
+    answers: dict[str, int]  # every attempt's HTTP status ("none": no answer), retries included
     drain_seconds: float  # from the heal to the last job finished
     read_p99_ms: float
     read_max_ms: float
@@ -105,6 +107,8 @@ def verify(
         lost=len(lost),
         applied_twice=sum(count > 1 for count in events.values()),
         unanswered_jobs=len(set(jobs) - accepted),
+        redelivered=sum(j.attempts > 1 for j in jobs.values()),
+        answers=dict(Counter(str(answer).lower() for command in load.sent for answer in command.answers)),
         drain_seconds=round(drain_seconds, 1),
         read_p99_ms=round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
         read_max_ms=round(latencies[-1] * 1000, 1),

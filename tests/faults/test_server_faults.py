@@ -1,0 +1,77 @@
+"""RabbitMQ, PostgreSQL and Redis fail while commands flow (faults 4-6 of the
+reliability issue): the API keeps answering clearly, nothing accepted is lost,
+nothing is applied twice, and the cache holds nothing stale afterwards."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from tests.faults.harness import FaultStack
+from tests.faults.load import Load
+from tests.integration.servers import services
+from tests.integration.stack import ROOT
+
+REDIS_PID_FILE = ROOT / ".local" / "redis" / "redis.pid"
+
+
+def test_rabbitmq_connections_closed_then_broker_restarted(scenario):
+    def break_the_broker(system: FaultStack, load: Load, rng: random.Random) -> None:
+        for _ in range(2):
+            time.sleep(rng.uniform(2, 4))
+            services("rabbitmqctl", "close_all_connections", "fault injection")
+        time.sleep(2)
+        services("stop", "rabbitmq")
+        time.sleep(3)
+        services("start")
+
+    report = scenario.run("rabbitmqctl close_all_connections x2, then RabbitMQ stop/start", break_the_broker)
+    assert report.redelivered or report.drain_seconds > 0  # the faults did hit work in flight
+
+
+def test_postgresql_backends_terminated_then_crashed_and_restarted(scenario, session_factory):
+    def break_the_database(system: FaultStack, load: Load, rng: random.Random) -> None:
+        for _ in range(3):
+            time.sleep(rng.uniform(1.5, 3))
+            with session_factory() as session:
+                session.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": "orderly-worker"},
+                )
+        time.sleep(2)
+        os.environ["PG_STOP_MODE"] = "immediate"  # a crash: no checkpoint, recovery at start
+        try:
+            services("stop", "postgres")
+        finally:
+            del os.environ["PG_STOP_MODE"]
+        time.sleep(3)
+        services("start")
+
+    scenario.run("PostgreSQL: worker backends terminated x3, then stop -m immediate and start", break_the_database)
+
+
+def _redis_pid() -> int:
+    return int(Path(REDIS_PID_FILE).read_text().split()[0])
+
+
+def test_redis_killed_then_hung_reads_stay_fast(scenario):
+    def break_the_cache(system: FaultStack, load: Load, rng: random.Random) -> None:
+        time.sleep(rng.uniform(2, 4))
+        os.kill(_redis_pid(), signal.SIGKILL)
+        time.sleep(3)
+        services("start")
+        time.sleep(rng.uniform(2, 4))
+        os.kill(_redis_pid(), signal.SIGSTOP)
+        try:
+            time.sleep(5)
+        finally:
+            os.kill(_redis_pid(), signal.SIGCONT)
+
+    report = scenario.run("Redis SIGKILLed and restarted, then SIGSTOPped 5 s", break_the_cache)
+    # Reads fall back to PostgreSQL: one short Redis timeout, never a stall.
+    assert report.read_max_ms < 2000, report
