@@ -24,7 +24,12 @@ broker_connection_max_retries = None  # keep trying: a broker restart must not k
 broker_heartbeat = int(os.environ.get("BROKER_HEARTBEAT_SECONDS", "30"))
 # Wait for RabbitMQ to confirm each publish: a message the broker could not take
 # raises in the API instead of vanishing.
-broker_transport_options = {"confirm_publish": True}
+#
+# Socket read/write timeouts (SO_RCVTIMEO/SO_SNDTIMEO) bound every blocking call
+# on the broker socket. Without them a connection opened into a network
+# partition hangs in the AMQP handshake forever, and with it the worker's main
+# loop (found by tests/faults/test_network_faults.py).
+broker_transport_options = {"confirm_publish": True, "read_timeout": 10, "write_timeout": 10}
 
 task_serializer = "json"
 result_serializer = "json"

@@ -35,6 +35,7 @@ class Report:
     unanswered_jobs: int  # jobs committed whose client never got the 202 (it gave up)
     redelivered: int  # jobs a worker started more than once: the faults hit work in flight
     answers: dict[str, int]  # every attempt's HTTP status ("none": no answer), retries included
+    load_seconds: float  # from the first command to the last
     drain_seconds: float  # from the heal to the last job finished
     read_p99_ms: float
     read_max_ms: float
@@ -109,6 +110,7 @@ def verify(
         unanswered_jobs=len(set(jobs) - accepted),
         redelivered=sum(j.attempts > 1 for j in jobs.values()),
         answers=dict(Counter(str(answer).lower() for command in load.sent for answer in command.answers)),
+        load_seconds=round(healed_at - load.started, 1),
         drain_seconds=round(drain_seconds, 1),
         read_p99_ms=round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
         read_max_ms=round(latencies[-1] * 1000, 1),

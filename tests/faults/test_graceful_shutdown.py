@@ -1,0 +1,44 @@
+"""SIGTERM (a deploy, a scale-down) lets the worker finish the job in hand."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from services import apikeys
+from tests.faults.harness import FaultStack, wait_until
+from tests.integration.client import ORDER
+
+
+@pytest.fixture(scope="module")
+def fault_stack() -> Iterator[FaultStack]:
+    # One worker, one process, and every job takes 3 s between its write and its commit.
+    system = FaultStack(workers=1, concurrency=1, worker_env={"ORDERLY_FAULTS": "apply.before_commit=sleep:3"})
+    system.start()
+    try:
+        yield system
+    finally:
+        system.stop()
+
+
+def test_sigterm_finishes_the_job_in_flight_before_exiting(fault_stack, session_factory):
+    with session_factory() as session:
+        issued = apikeys.create_key(session, f"graceful-{uuid.uuid4().hex[:12]}")
+        session.commit()
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {issued.plaintext}"
+    job = http.post(f"{fault_stack.url}/api/v1/orders", json=ORDER, timeout=10).json()
+
+    def job_status() -> str:
+        return str(http.get(f"{fault_stack.url}/api/v1/jobs/{job['id']}", timeout=10).json()["status"])
+
+    assert wait_until(lambda: job_status() == "running", timeout=20)
+    worker = fault_stack.workers[0]
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0
+    # No other worker exists: the one that was told to stop finished the job first.
+    assert job_status() == "succeeded"
