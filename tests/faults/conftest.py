@@ -46,9 +46,12 @@ class Scenario:
             session.commit()
         load = Load(self.system.url, [t.plaintext for t in tenants], commands, seed=seed).start()
         inject(self.system, load, random.Random(seed))
+        healed_after = time.monotonic() - load.started
         load.join()
         quiet_since = time.monotonic()  # the last fault has healed and the last command was sent
-        report = verify(name, load, self.session_factory, self.settings, [t.tenant_id for t in tenants], quiet_since)
+        report = verify(
+            name, load, self.session_factory, self.settings, [t.tenant_id for t in tenants], quiet_since, healed_after
+        )
         assert report.problems == [], report
         assert report.lost == 0 and report.applied_twice == 0, report
         assert report.drain_seconds < DRAIN_SECONDS, report

@@ -35,8 +35,9 @@ class Report:
     unanswered_jobs: int  # jobs committed whose client never got the 202 (it gave up)
     redelivered: int  # jobs a worker started more than once: the faults hit work in flight
     answers: dict[str, int]  # every attempt's HTTP status ("none": no answer), retries included
+    healed_after_seconds: float  # from the first command to the end of the last fault
     load_seconds: float  # from the first command to the last
-    drain_seconds: float  # from the heal to the last job finished
+    drain_seconds: float  # from the last command (every fault healed) to the last job finished
     read_p99_ms: float
     read_max_ms: float
     problems: list[str] = field(default_factory=list)
@@ -47,16 +48,16 @@ class Report:
             out.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), **asdict(self)}) + "\n")
 
 
-def drain(session_factory: sessionmaker[Session], tenant_ids: list[uuid.UUID], healed_at: float) -> float:
-    """Wait until every job of the tenants is finished; seconds since the heal."""
-    deadline = healed_at + DRAIN_SECONDS
+def drain(session_factory: sessionmaker[Session], tenant_ids: list[uuid.UUID], quiet_since: float) -> float:
+    """Wait until every job of the tenants is finished; seconds since `quiet_since`."""
+    deadline = quiet_since + DRAIN_SECONDS
     while True:
         with session_factory() as session:
             unfinished = session.scalar(
                 select(func.count()).where(Job.tenant_id.in_(tenant_ids), Job.status.not_in(FINISHED))
             )
         if not unfinished or time.monotonic() > deadline:
-            return time.monotonic() - healed_at
+            return time.monotonic() - quiet_since
         time.sleep(0.25)
 
 
@@ -66,9 +67,10 @@ def verify(
     session_factory: sessionmaker[Session],
     settings: Settings,
     tenant_ids: list[uuid.UUID],
-    healed_at: float,
+    quiet_since: float,
+    healed_after_seconds: float,
 ) -> Report:
-    drain_seconds = drain(session_factory, tenant_ids, healed_at)
+    drain_seconds = drain(session_factory, tenant_ids, quiet_since)
     problems = list(load.unexpected)
     accepted = load.accepted_job_ids()
     with session_factory() as session:
@@ -110,7 +112,8 @@ def verify(
         unanswered_jobs=len(set(jobs) - accepted),
         redelivered=sum(j.attempts > 1 for j in jobs.values()),
         answers=dict(Counter(str(answer).lower() for command in load.sent for answer in command.answers)),
-        load_seconds=round(healed_at - load.started, 1),
+        healed_after_seconds=round(healed_after_seconds, 1),
+        load_seconds=round(quiet_since - load.started, 1),
         drain_seconds=round(drain_seconds, 1),
         read_p99_ms=round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
         read_max_ms=round(latencies[-1] * 1000, 1),
