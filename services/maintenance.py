@@ -21,6 +21,9 @@ def retry_failed_job(session_factory: sessionmaker[Session], enqueue: Enqueue, j
         session.commit()
     if job is None:
         return False
-    # If this publish fails, the relay sends it later: the job is queued again.
-    enqueue(job_id)
+    try:
+        enqueue(job_id)
+    except Exception:
+        # The job is queued again in PostgreSQL: the relay publishes it later.
+        log.warning("job %s: publish failed, left for the relay", job_id, exc_info=True)
     return True

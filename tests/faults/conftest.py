@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
@@ -22,6 +23,10 @@ from tests.faults.verify import DRAIN_SECONDS, Report, verify
 # return once every fault has healed.
 Inject = Callable[[FaultStack, Load, random.Random], None]
 
+# ORDERLY_SOAK=N runs N times the commands and N times the faults: a soak run on
+# demand (`ORDERLY_SOAK=10 .venv/bin/pytest tests/faults` after `make test`).
+SOAK = int(os.environ.get("ORDERLY_SOAK", "1"))
+
 
 @pytest.fixture(scope="module")
 def fault_stack() -> Iterator[FaultStack]:
@@ -37,14 +42,18 @@ class Scenario:
     system: FaultStack
     session_factory: sessionmaker[Session]
     settings: config.Settings
+    scale: int = SOAK
 
     def run(self, name: str, inject: Inject, commands: int = 2000, seed: int = 7) -> Report:
+        commands *= self.scale
         tenants = []
         with self.session_factory() as session:
             for _ in range(2):
                 tenants.append(apikeys.create_key(session, f"faults-{uuid.uuid4().hex[:12]}"))
             session.commit()
-        load = Load(self.system.url, [t.plaintext for t in tenants], commands, seed=seed).start()
+        load = Load(
+            self.system.url, [t.plaintext for t in tenants], commands, seed=seed, max_seconds=240 * self.scale
+        ).start()
         inject(self.system, load, random.Random(seed))
         healed_after = time.monotonic() - load.started
         load.join()

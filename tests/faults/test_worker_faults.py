@@ -12,18 +12,18 @@ from tests.faults.load import Load
 
 def test_pool_children_killed_20_times_during_2000_commands(scenario):
     def kill_children(system: FaultStack, load: Load, rng: random.Random) -> None:
-        kills = 0
-        while kills < 20 and load.running:
+        kills, wanted = 0, 20 * scenario.scale
+        while kills < wanted and load.running:
             time.sleep(rng.uniform(0.2, 0.6))
             kills += system.kill_pool_child(rng)
-        assert kills == 20, f"only {kills} kills before the load ended"
+        assert kills == wanted, f"only {kills} kills before the load ended"
 
     scenario.run("SIGKILL a pool child x20", kill_children)
 
 
 def test_worker_main_process_killed_and_restarted(scenario):
     def kill_mains(system: FaultStack, load: Load, rng: random.Random) -> None:
-        for _ in range(5):
+        for _ in range(5 * scenario.scale):
             time.sleep(rng.uniform(1.0, 2.0))
             system.kill_main_and_restart(rng.randrange(len(system.workers)))
 
