@@ -145,6 +145,18 @@ def mark_job_running(session: Session, job_id: uuid.UUID) -> Job | None:
     )
 
 
+def count_unfinished_jobs(session: Session, tenant_id: uuid.UUID) -> int:
+    """The tenant's queued and running jobs (a partial index keeps this cheap)."""
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                Job.tenant_id == tenant_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])
+            )
+        )
+        or 0
+    )
+
+
 def failed_jobs(session: Session, limit: int) -> list[Job]:
     """The newest failed jobs of every tenant, for operators."""
     return list(

@@ -9,9 +9,10 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from models import ApiKey, Tenant
@@ -52,8 +53,45 @@ def create_key(session: Session, tenant_name: str) -> IssuedKey:
     return IssuedKey(key_id=key_id, tenant_id=tenant.id, plaintext=f"{PREFIX}_{key_id}_{secret}")
 
 
-def authenticate(session: Session, presented: str) -> uuid.UUID | None:
-    """The tenant id the key belongs to, or None for a malformed, unknown or revoked key."""
+@dataclass(frozen=True)
+class KeyInfo:
+    """What an operator may see of a key: never the secret, nor its hash."""
+
+    key_id: str
+    tenant: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_keys(session: Session, tenant_name: str | None = None) -> list[KeyInfo]:
+    query = select(ApiKey, Tenant.name).join(Tenant, Tenant.id == ApiKey.tenant_id).order_by(ApiKey.created_at)
+    if tenant_name is not None:
+        query = query.where(Tenant.name == tenant_name)
+    return [
+        KeyInfo(key.id, name, key.created_at, key.last_used_at, key.revoked_at) for key, name in session.execute(query)
+    ]
+
+
+def revoke_key(session: Session, key_id: str) -> bool:
+    """Revoke the key at once (the next request with it answers 401); False if
+    there is no such key or it was already revoked."""
+    revoked = session.execute(
+        update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return bool(cast(CursorResult[Any], revoked).rowcount)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key and its tenant."""
+
+    key_id: str
+    tenant_id: uuid.UUID
+
+
+def authenticate(session: Session, presented: str) -> Principal | None:
+    """The key's principal, or None for a malformed, unknown or revoked key."""
     prefix, _, rest = presented.partition("_")
     key_id, _, secret = rest.partition("_")
     if prefix != PREFIX or not key_id or not secret:
@@ -66,4 +104,4 @@ def authenticate(session: Session, presented: str) -> uuid.UUID | None:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
         session.commit()
-    return key.tenant_id
+    return Principal(key_id=key.id, tenant_id=key.tenant_id)

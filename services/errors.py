@@ -4,11 +4,13 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """Base class: `detail` is safe to show to the client."""
+    """Base class: `detail` is safe to show to the client; `retry_after` (seconds)
+    tells it when trying again makes sense."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class NotFound(ServiceError):
@@ -25,6 +27,10 @@ class IdempotencyKeyReused(ServiceError):
 
 class Unauthenticated(ServiceError):
     pass
+
+
+class RateLimited(ServiceError):
+    """Too many requests with this API key, or too many unfinished jobs for the tenant."""
 
 
 class Overloaded(ServiceError):

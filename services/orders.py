@@ -21,7 +21,7 @@ from typing import Any
 from models import Command, Job, JobStatus
 from models import repository as repo
 from models.base import utcnow
-from services.errors import IdempotencyKeyReused, NotFound, Overloaded, PreconditionFailed, QueueFull
+from services.errors import IdempotencyKeyReused, NotFound, Overloaded, PreconditionFailed, QueueFull, RateLimited
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
 
@@ -50,6 +50,7 @@ def submit_create(
     order: dict[str, Any],
     enqueue: Enqueue,
     idempotency: Idempotency | None = None,
+    max_unfinished: int | None = None,
 ) -> Job:
     """Accept a new order; the job carries the order id the worker will create."""
     job_id = uuid.uuid4()
@@ -57,6 +58,7 @@ def submit_create(
         replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
         if replay:
             return replay
+        _check_unfinished_cap(uow, tenant_id, max_unfinished)
         job = _accept(uow, job_id, tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
     return _publish(uow, job, enqueue, idempotency)
 
@@ -69,6 +71,7 @@ def submit_command(
     enqueue: Enqueue,
     expected_version: int | None = None,
     idempotency: Idempotency | None = None,
+    max_unfinished: int | None = None,
 ) -> Job:
     """Accept pay/ship/deliver/cancel/delete for one of the tenant's live orders."""
     job_id = uuid.uuid4()
@@ -76,6 +79,7 @@ def submit_command(
         replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
         if replay:
             return replay
+        _check_unfinished_cap(uow, tenant_id, max_unfinished)
         order = repo.get_live_order(uow.session, tenant_id, order_id)
         if order is None:
             raise NotFound(f"order {order_id} not found")
@@ -100,6 +104,14 @@ def _claim_or_replay(
     job = repo.get_job(uow.session, tenant_id, earlier.job_id)
     assert job is not None, "idempotency keys reference their job"
     return job
+
+
+def _check_unfinished_cap(uow: UnitOfWork, tenant_id: uuid.UUID, max_unfinished: int | None) -> None:
+    """One tenant cannot fill the queue for everyone: past `max_unfinished`
+    queued or running jobs its new commands are refused (a soft cap: concurrent
+    requests may overshoot it by a few)."""
+    if max_unfinished is not None and repo.count_unfinished_jobs(uow.session, tenant_id) >= max_unfinished:
+        raise RateLimited(f"this tenant already has {max_unfinished} unfinished jobs: wait for some", retry_after=5)
 
 
 def _accept(
@@ -137,7 +149,7 @@ def _publish(uow: UnitOfWork, job: Job, enqueue: Enqueue, idempotency: Idempoten
             withdrawn = repo.withdraw_queued_job(uow.session, job, idempotency.key if idempotency else None)
             uow.commit()
         if withdrawn:
-            raise Overloaded("too many commands are waiting: try again later") from None
+            raise Overloaded("too many commands are waiting: try again later", retry_after=5) from None
     except Exception:
         # The job is safe in PostgreSQL; the relay publishes it once the broker is back.
         log.warning("job %s: publish failed, left for the relay", job.id, exc_info=True)

@@ -7,20 +7,25 @@ import uuid
 from flask import g, request
 
 from services import apikeys
-from services.errors import Unauthenticated
+from services.errors import RateLimited, Unauthenticated
 from web.resources import resources
 
 
 def require_api_key() -> None:
-    """before_request hook: set g.tenant_id or answer 401."""
+    """before_request hook: set g.tenant_id, or answer 401 (no valid key) or 429
+    (too many requests with this key)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
-    with resources().session_factory() as session:
-        tenant_id = apikeys.authenticate(session, token.strip())
-    if tenant_id is None:
+    res = resources()
+    with res.session_factory() as session:
+        principal = apikeys.authenticate(session, token.strip())
+    if principal is None:
         raise Unauthenticated("the API key is not valid")
-    g.tenant_id = tenant_id
+    retry_after = res.rate_limiter.retry_after(principal.key_id)
+    if retry_after is not None:
+        raise RateLimited("too many requests with this API key", retry_after=retry_after)
+    g.tenant_id = principal.tenant_id
 
 
 def tenant_id() -> uuid.UUID:

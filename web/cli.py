@@ -29,6 +29,31 @@ def register_cli(app: Flask) -> None:
         click.echo(f"created key {issued.key_id} for tenant {tenant} ({issued.tenant_id}); store it now:", err=True)
         click.echo(issued.plaintext)
 
+    @apikey.command("list")
+    @click.option("--tenant", default=None, help="Only this tenant's keys.")
+    def list_keys(tenant: str | None) -> None:
+        """List keys: id, tenant, created, last used, revoked. Secrets are never shown."""
+        with resources().session_factory() as session:
+            keys = apikeys.list_keys(session, tenant)
+        for key in keys:
+            revoked = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
+            last_used = f"{key.last_used_at:%Y-%m-%dT%H:%M:%SZ}" if key.last_used_at else "never"
+            click.echo(
+                f"{key.key_id}  tenant={key.tenant}  created {key.created_at:%Y-%m-%dT%H:%M:%SZ}  "
+                f"last used {last_used}  {revoked}"
+            )
+
+    @apikey.command("revoke")
+    @click.argument("key_id")
+    def revoke(key_id: str) -> None:
+        """Revoke a key by its id (the part after `ok_`); it answers 401 from now on."""
+        with resources().session_factory() as session:
+            revoked = apikeys.revoke_key(session, key_id)
+            session.commit()
+        if not revoked:
+            raise click.ClickException(f"no active key {key_id}")
+        click.echo(f"revoked key {key_id}")
+
     @app.cli.group("idempotency")
     def idempotency() -> None:
         """Maintain Idempotency-Key records."""

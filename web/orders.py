@@ -25,7 +25,12 @@ def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
     res = resources()
     job = orders.submit_create(
-        res.uow(), tenant_id(), body.model_dump(mode="json"), res.enqueue, idempotency(request, raw)
+        res.uow(),
+        tenant_id(),
+        body.model_dump(mode="json"),
+        res.enqueue,
+        idempotency(request, raw),
+        max_unfinished=res.settings.tenant_max_unfinished_jobs,
     )
     return accepted(job)
 
@@ -51,6 +56,7 @@ def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
         res.enqueue,
         expected_version=expected_version(request),
         idempotency=idempotency(request, raw),
+        max_unfinished=res.settings.tenant_max_unfinished_jobs,
     )
     return accepted(job)
 

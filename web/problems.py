@@ -15,6 +15,7 @@ from services.errors import (
     NotFound,
     Overloaded,
     PreconditionFailed,
+    RateLimited,
     ServiceError,
     Unauthenticated,
 )
@@ -30,6 +31,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str, str]] = {
     IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency-Key Reused"),
     Unauthenticated: (401, "unauthenticated", "Unauthorized"),
     Overloaded: (503, "overloaded", "Service Unavailable"),
+    RateLimited: (429, "rate-limited", "Too Many Requests"),
 }
 
 
@@ -62,8 +64,8 @@ def register_error_handlers(app: Flask) -> None:
             if cls in SERVICE_ERRORS:
                 status, slug, title = SERVICE_ERRORS[cls]
                 response = problem_response(status, slug, title, exc.detail)
-                if status == 503:
-                    response.headers["Retry-After"] = "5"
+                if exc.retry_after is not None:
+                    response.headers["Retry-After"] = str(exc.retry_after)
                 return response
         return _unexpected(exc)
 

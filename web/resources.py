@@ -14,6 +14,7 @@ from config import Settings
 from models.db import make_engine, make_session_factory
 from services.cache import OrderCache, make_redis
 from services.orders import Enqueue
+from services.rate_limit import KeyRateLimiter
 from services.unit_of_work import UnitOfWork
 
 
@@ -25,6 +26,7 @@ class Resources:
     redis: redis.Redis
     cache: OrderCache
     enqueue: Enqueue
+    rate_limiter: KeyRateLimiter
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -40,6 +42,7 @@ def build(settings: Settings) -> Resources:
         redis=client,
         cache=OrderCache(client, settings.cache_ttl_seconds),
         enqueue=_publish_job,
+        rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key),
     )
 
 

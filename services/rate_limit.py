@@ -1,0 +1,57 @@
+"""A per-API-key rate limit, counted in Redis with the `limits` library's
+sliding-window counter (shared by every API process).
+
+It fails open: when Redis cannot be reached the request goes through, and the
+limiter is skipped for a few seconds so a hung Redis costs one short timeout.
+Refusing every request because the cache tier is down would turn a Redis
+outage into a full outage; the per-tenant cap on unfinished jobs (checked in
+PostgreSQL) and the command queue's length limit still bound the damage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from limits import parse
+from limits.errors import StorageError
+from limits.storage import RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+log = logging.getLogger(__name__)
+
+
+class KeyRateLimiter:
+    SKIP_AFTER_FAILURE_SECONDS = 5.0
+
+    def __init__(self, redis_url: str, rate: str) -> None:
+        """`rate` in the limits notation, e.g. "600/minute"."""
+        self._item = parse(rate)
+        storage = RedisStorage(
+            redis_url,
+            key_prefix="orderly:ratelimit",
+            wrap_exceptions=True,
+            socket_timeout=0.25,
+            socket_connect_timeout=0.25,
+        )
+        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._skip_until = 0.0
+
+    def retry_after(self, key_id: str) -> int | None:
+        """Count one request for the key: None if allowed, else the seconds to wait."""
+        if time.monotonic() < self._skip_until:
+            return None
+        try:
+            if self._limiter.hit(self._item, key_id):
+                return None
+            reset_at = self._limiter.get_window_stats(self._item, key_id).reset_time
+        except StorageError as exc:
+            self._skip_until = time.monotonic() + self.SKIP_AFTER_FAILURE_SECONDS
+            log.warning(
+                "rate limiter: redis unavailable, requests let through for %ss: %s",
+                self.SKIP_AFTER_FAILURE_SECONDS,
+                exc,
+            )
+            return None
+        return max(1, math.ceil(reset_at - time.time()))
