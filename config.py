@@ -43,6 +43,9 @@ class Settings:
     database_url: str
     redis_url: str
     broker_url: str
+    # Migrations run as the role that owns the schema; the app's role may only
+    # read and write rows. Defaults to database_url where there is one role.
+    migration_database_url: str = ""
     # Seconds an order stays in the cache; bounds how stale a read can be if an
     # invalidation is ever lost.
     cache_ttl_seconds: int = 300
@@ -66,6 +69,8 @@ class Settings:
         prefix = "TEST_" if testing else ""
         return cls(
             database_url=_required(prefix + "DATABASE_URL"),
+            migration_database_url=os.environ.get(prefix + "MIGRATION_DATABASE_URL")
+            or _required(prefix + "DATABASE_URL"),
             redis_url=_required(prefix + "REDIS_URL"),
             broker_url=_required(prefix + "BROKER_URL"),
             cache_ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300")),

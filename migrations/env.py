@@ -1,4 +1,5 @@
-"""Alembic environment: the URL comes from config.py, the schema from models."""
+"""Alembic environment: the URL comes from config.py (the schema owner's,
+MIGRATION_DATABASE_URL), the schema from models."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ target_metadata = Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=orderly_config.current().database_url,
+        url=orderly_config.current().migration_database_url,
         target_metadata=target_metadata,
         literal_binds=True,
     )
@@ -27,7 +28,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(orderly_config.current().database_url, poolclass=pool.NullPool)
+    engine = create_engine(orderly_config.current().migration_database_url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():

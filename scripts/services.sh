@@ -60,8 +60,9 @@ secret() {  # secret NAME: read or generate a random password
 }
 
 write_env_file() {
-  local pg_pw rabbit_pw flower_pw
+  local pg_pw owner_pw rabbit_pw flower_pw
   pg_pw=$(secret postgres-orderly)
+  owner_pw=$(secret postgres-orderly-owner)
   rabbit_pw=$(secret rabbitmq-orderly)
   flower_pw=$(secret flower-admin)
   umask 077
@@ -69,6 +70,8 @@ write_env_file() {
 # Written by scripts/services.sh for the local stack; regenerated on start.
 DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly
 TEST_DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly_test
+MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly
+TEST_MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly_test
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1
 BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly
@@ -118,20 +121,44 @@ start_postgres() {
       -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR -c max_connections=200" \
       start >/dev/null
   fi
-  local pw
+  # Two roles: orderly_owner owns the databases and runs the migrations;
+  # orderly, the role the API, workers and relay use, may only read and write
+  # rows (no DDL, no TRUNCATE, not a superuser).
+  local pw owner_pw
   pw=$(secret postgres-orderly)
-  pg psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 -v pw="$pw" >/dev/null <<'SQL'
+  owner_pw=$(secret postgres-orderly-owner)
+  pg psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 -v pw="$pw" -v owner_pw="$owner_pw" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE orderly_owner LOGIN PASSWORD %L', :'owner_pw')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'orderly_owner') \gexec
+ALTER ROLE orderly_owner PASSWORD :'owner_pw';
 SELECT format('CREATE ROLE orderly LOGIN PASSWORD %L', :'pw')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'orderly') \gexec
-ALTER ROLE orderly PASSWORD :'pw';
+ALTER ROLE orderly PASSWORD :'pw' NOSUPERUSER NOCREATEDB NOCREATEROLE;
 ALTER ROLE orderly SET statement_timeout = '15s';
 ALTER ROLE orderly SET lock_timeout = '5s';
 ALTER ROLE orderly SET idle_in_transaction_session_timeout = '60s';
-SELECT 'CREATE DATABASE orderly OWNER orderly'
+SELECT 'CREATE DATABASE orderly OWNER orderly_owner'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'orderly') \gexec
-SELECT 'CREATE DATABASE orderly_test OWNER orderly'
+SELECT 'CREATE DATABASE orderly_test OWNER orderly_owner'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'orderly_test') \gexec
 SQL
+  local db
+  for db in orderly orderly_test; do
+    pg psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d "$db" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+-- Installs from before the split had the app role own everything.
+REASSIGN OWNED BY orderly TO orderly_owner;
+SELECT format('ALTER DATABASE %I OWNER TO orderly_owner', current_database()) \gexec
+ALTER SCHEMA public OWNER TO orderly_owner;
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database()) \gexec
+SELECT format('GRANT CONNECT ON DATABASE %I TO orderly', current_database()) \gexec
+GRANT USAGE ON SCHEMA public TO orderly;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO orderly;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO orderly;
+-- Tables the migrations create later get the same rights (in any schema).
+ALTER DEFAULT PRIVILEGES FOR ROLE orderly_owner GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO orderly;
+ALTER DEFAULT PRIVILEGES FOR ROLE orderly_owner GRANT USAGE, SELECT ON SEQUENCES TO orderly;
+SQL
+  done
 }
 
 stop_postgres() {

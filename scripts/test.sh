@@ -18,13 +18,14 @@ if [ "${CI:-}" = true ]; then trap 'scripts/services.sh stop' EXIT; fi
 # config.py reads .local/orderly.env; ORDERLY_TESTING selects its TEST_* URLs.
 export ORDERLY_TESTING=1
 
-# A fresh schema each run, built by the migrations themselves.
+# A fresh schema each run, built by the migrations themselves (as the schema
+# owner; the app's role gets its rights from the default privileges).
 "$BIN/python" - <<'PY'
 import sqlalchemy as sa
 import config
-engine = sa.create_engine(config.current().database_url)
+engine = sa.create_engine(config.current().migration_database_url)
 with engine.begin() as conn:
-    conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT USAGE ON SCHEMA public TO orderly"))
 PY
 "$BIN/alembic" upgrade head
 "$BIN/python" -c "import redis, config; redis.Redis.from_url(config.current().redis_url).flushdb()"
