@@ -54,7 +54,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # Requests per API key (the `limits` notation), and queued + running jobs
     # per tenant; past either the API answers 429 with Retry-After.
-    rate_limit_per_key: str = "600/minute"
+    rate_limit_per_key: str = "3000/minute"
     tenant_max_unfinished_jobs: int = 10_000
     # The relay (python -m workers.relay): how often it looks, and after how
     # long an untouched queued / running job is published again.
@@ -74,7 +74,7 @@ class Settings:
             redis_url=_required(prefix + "REDIS_URL"),
             broker_url=_required(prefix + "BROKER_URL"),
             cache_ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300")),
-            rate_limit_per_key=os.environ.get("RATE_LIMIT_PER_KEY", "600/minute"),
+            rate_limit_per_key=os.environ.get("RATE_LIMIT_PER_KEY", "3000/minute"),
             tenant_max_unfinished_jobs=int(os.environ.get("TENANT_MAX_UNFINISHED_JOBS", "10000")),
             relay_interval_seconds=float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
             relay_queued_after_seconds=float(os.environ.get("RELAY_QUEUED_AFTER_SECONDS", "10")),

@@ -9,7 +9,8 @@ export API_PORT=${API_PORT:-8000} FLOWER_PORT=${FLOWER_PORT:-5555}
 scripts/services.sh start
 trap 'echo; scripts/services.sh stop' EXIT
 
-"$VENV_BIN/alembic" upgrade head
+# Migrations run as the schema owner; the processes below get only the app's roles.
+(set -a && . .local/admin.env && set +a && "$VENV_BIN/alembic" upgrade head)
 key=$("$VENV_BIN/flask" --app web apikey create --tenant dev 2>/dev/null | tail -n 1)
 flower_auth=$(grep '^FLOWER_BASIC_AUTH=' .local/orderly.env | cut -d= -f2-)
 

@@ -30,6 +30,7 @@ REDIS_DIR=$STATE/redis
 RABBIT_DIR=$STATE/rabbitmq
 SECRETS=$STATE/secrets
 ENV_FILE=$STATE/orderly.env
+ADMIN_ENV_FILE=$STATE/admin.env
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -60,9 +61,11 @@ secret() {  # secret NAME: read or generate a random password
 }
 
 write_env_file() {
-  local pg_pw owner_pw rabbit_pw flower_pw
+  local pg_pw owner_pw rabbit_pw flower_pw redis_pw redis_admin_pw
   pg_pw=$(secret postgres-orderly)
   owner_pw=$(secret postgres-orderly-owner)
+  redis_pw=$(secret redis-orderly)
+  redis_admin_pw=$(secret redis-admin)
   rabbit_pw=$(secret rabbitmq-orderly)
   flower_pw=$(secret flower-admin)
   umask 077
@@ -70,14 +73,20 @@ write_env_file() {
 # Written by scripts/services.sh for the local stack; regenerated on start.
 DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly
 TEST_DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly_test
-MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly
-TEST_MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly_test
-REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
-TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1
+REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/0
+TEST_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/1
 BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly
 TEST_BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly_test
 FLOWER_BASIC_AUTH=admin:$flower_pw
 FLOWER_ADDRESS=127.0.0.1
+EOF
+  # What only the scripts and the tests may use (migrations, flushing and
+  # pausing Redis): never loaded into the app's processes.
+  cat >"$ADMIN_ENV_FILE" <<EOF
+# Written by scripts/services.sh: the owner's and admin's credentials.
+MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly
+TEST_MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly_test
+REDIS_ADMIN_URL=redis://admin:$redis_admin_pw@127.0.0.1:$REDIS_PORT/0
 EOF
 }
 
@@ -171,8 +180,34 @@ stop_postgres() {
 # ---------------------------------------------------------------- Redis
 redis_running() { pidfile_alive "$REDIS_DIR/redis.pid"; }
 
+# The app's user may run what a cache and a rate limiter need on keys under
+# orderly:*, nothing else; `default` is off; admin is for the scripts.
+write_redis_acl() {
+  local app_hash admin_hash
+  app_hash=$(printf %s "$(secret redis-orderly)" | sha256sum | cut -d' ' -f1)
+  admin_hash=$(printf %s "$(secret redis-admin)" | sha256sum | cut -d' ' -f1)
+  (
+    umask 077
+    printf '%s\n' \
+      "user default off" \
+      "user admin on #$admin_hash ~* &* +@all" \
+      "user orderly on #$app_hash resetchannels ~orderly:* -@all +@read +@write +@scripting +@connection -@dangerous +select" \
+      >"$REDIS_DIR/users.acl"
+  )
+}
+redis_cli() { redis-cli -p "$REDIS_PORT" --user admin --pass "$(secret redis-admin)" --no-auth-warning "$@"; }
+
 start_redis() {
   mkdir -p "$REDIS_DIR"
+  write_redis_acl
+  # (redis-cli falls back to the default user when AUTH fails: ask who we are.)
+  if redis_running && [ "$(redis_cli acl whoami 2>/dev/null)" != admin ]; then
+    log "restarting Redis to load its users"  # started before it had an ACL file
+    local pid
+    pid=$(cat "$REDIS_DIR/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    wait_dead "$pid" 30 || kill -9 "$pid" 2>/dev/null || true
+  fi
   if ! redis_running; then
     log "starting Redis on 127.0.0.1:$REDIS_PORT"
     # A cache: no snapshot or AOF (a restart must not bring back stale entries),
@@ -180,10 +215,16 @@ start_redis() {
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
       --save '' --appendonly no --maxmemory 256mb --maxmemory-policy allkeys-lru \
       --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
-      --dir "$REDIS_DIR"
+      --dir "$REDIS_DIR" --aclfile "$REDIS_DIR/users.acl"
+  else
+    redis_cli acl load >/dev/null  # a running Redis takes the current users
   fi
   wait_port "$REDIS_PORT" 30 || die "Redis did not open port $REDIS_PORT"
-  until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do sleep 0.1; done
+  local deadline=$((SECONDS + 30))
+  until [ "$(redis_cli acl whoami 2>/dev/null)" = admin ]; do
+    ((SECONDS < deadline)) || die "Redis does not answer the admin user (see $REDIS_DIR/redis.log)"
+    sleep 0.1
+  done
 }
 
 stop_redis() {
@@ -191,7 +232,7 @@ stop_redis() {
   log "stopping Redis"
   local pid
   pid=$(cat "$REDIS_DIR/redis.pid")
-  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+  redis_cli shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
   wait_dead "$pid" 30 || kill -9 "$pid" 2>/dev/null || true
 }
 

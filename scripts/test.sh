@@ -16,7 +16,10 @@ scripts/services.sh start
 if [ "${CI:-}" = true ]; then trap 'scripts/services.sh stop' EXIT; fi
 
 # config.py reads .local/orderly.env; ORDERLY_TESTING selects its TEST_* URLs.
+# The schema owner's and Redis admin's credentials (.local/admin.env) are for
+# the set-up below and for tests that pause or flush servers.
 export ORDERLY_TESTING=1
+set -a && . .local/admin.env && set +a
 
 # A fresh schema each run, built by the migrations themselves (as the schema
 # owner; the app's role gets its rights from the default privileges).
@@ -28,6 +31,6 @@ with engine.begin() as conn:
     conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT USAGE ON SCHEMA public TO orderly"))
 PY
 "$BIN/alembic" upgrade head
-"$BIN/python" -c "import redis, config; redis.Redis.from_url(config.current().redis_url).flushdb()"
+"$BIN/python" -c "import os, redis; redis.Redis.from_url(os.environ['REDIS_ADMIN_URL'], db=1).flushdb()"
 
 "$BIN/pytest" "$@"

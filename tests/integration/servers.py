@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlparse
+
+import redis
 
 from config import Settings
 from tests.integration.stack import ROOT
@@ -39,12 +41,17 @@ def rabbitmq_app_stopped() -> Iterator[None]:
         services("rabbitmqctl", "start_app")
 
 
+def redis_admin() -> redis.Redis:
+    """Redis as its admin user (the app's user may not pause or flush)."""
+    return redis.Redis.from_url(os.environ["REDIS_ADMIN_URL"], socket_timeout=10)
+
+
 @contextmanager
 def redis_hung(settings: Settings, seconds: int) -> Iterator[None]:
     """Redis accepts connections but answers nothing (CLIENT PAUSE)."""
-    port = str(urlparse(settings.redis_url).port)
-    subprocess.run(["redis-cli", "-p", port, "client", "pause", str(seconds * 1000), "ALL"], check=True, timeout=10)
+    admin = redis_admin()
+    admin.client_pause(seconds * 1000, all=True)
     try:
         yield
     finally:
-        subprocess.run(["redis-cli", "-p", port, "client", "unpause"], capture_output=True, timeout=10)
+        admin.client_unpause()

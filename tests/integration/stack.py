@@ -32,10 +32,12 @@ def process_env(**extra: str) -> dict[str, str]:
     """The environment of a test process: every URL points at the test servers.
 
     BROKER_URL is set explicitly because the celery CLI reads it on its own.
+    The load tests send far more than a client would: the rate limit is lifted
+    unless a test sets it (test_limits.py does).
     """
     settings = config.Settings.from_env(testing=True)
     urls = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "BROKER_URL": settings.broker_url}
-    return {**os.environ, "ORDERLY_TESTING": "1", **urls, **extra}
+    return {**os.environ, "ORDERLY_TESTING": "1", "RATE_LIMIT_PER_KEY": "1000000/minute", **urls, **extra}
 
 
 def free_port() -> int:
