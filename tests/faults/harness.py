@@ -85,7 +85,10 @@ class FaultStack:
 
     def start(self) -> FaultStack:
         self.api = stack.start_api(self.port, **self._env(through_proxies=False))
-        self.relay = stack.start_relay("relay-faults", **self._env(through_proxies=False))
+        # The relay as in production (every 1 s, queued jobs after 10 s), not the
+        # impatient one of the integration tests.
+        relay_settings = {"RELAY_INTERVAL_SECONDS": "1", "RELAY_QUEUED_AFTER_SECONDS": "10"}
+        self.relay = stack.start_relay("relay-faults", **relay_settings, **self._env(through_proxies=False))
         for index in range(self.worker_count):
             self.start_worker(index)
         stack.wait_ready(self.url, self.api)

@@ -41,3 +41,20 @@ def test_missing_or_wrong_key_is_401(base_url, api):
         assert response.status_code == 401, headers
         assert response.headers["Content-Type"] == "application/problem+json"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_thousand_of_another_tenants_ids_get_zero_hits(new_api):
+    """Broken object level authorization, probed: tenant B asks for 1,000 of
+    tenant A's order and job ids, and reuses A's Idempotency-Keys."""
+    owner, stranger = new_api(), new_api()
+    jobs = [owner.submit_create(headers={"Idempotency-Key": f"a-{i}"}) for i in range(500)]
+    for job in jobs[-5:]:
+        owner.wait(job)
+    paths = [f"/api/v1/orders/{job['order_id']}" for job in jobs] + [f"/api/v1/jobs/{job['id']}" for job in jobs]
+    answers = [stranger.get(path).status_code for path in paths]
+    assert len(answers) == 1000
+    assert set(answers) == {404}
+    # Tenant A's Idempotency-Key, sent by B, is B's own key: a new job of B's, not A's.
+    reused = stranger.submit_create(headers={"Idempotency-Key": "a-0"})
+    assert reused["id"] != jobs[0]["id"]
+    assert stranger.get("/api/v1/jobs").json()["total"] == 1
