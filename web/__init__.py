@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Flask, Response
 
 import config
-from web import auth, health, jobs, orders
+from web import auth, docs, health, jobs, orders
 from web.cli import register_cli
 from web.problems import register_database_error_handler, register_error_handlers
 from web.resources import build
@@ -33,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
     api.before_request(auth.require_api_key)
     api.register_blueprint(orders.bp)
     api.register_blueprint(jobs.bp)
+    api.register_blueprint(docs.bp)
     app.register_blueprint(api)
     app.register_blueprint(health.bp)
 

@@ -10,10 +10,14 @@ from services import apikeys
 from services.errors import RateLimited, Unauthenticated
 from web.resources import resources
 
+PUBLIC_ENDPOINTS = frozenset({"api.docs.openapi_json", "api.docs.docs_page"})
+
 
 def require_api_key() -> None:
     """before_request hook: set g.tenant_id, or answer 401 (no valid key) or 429
-    (too many requests with this key)."""
+    (too many requests with this key). The API's description is public."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")

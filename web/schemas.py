@@ -40,3 +40,85 @@ class CreateOrder(_Strict):
 
 class OrderCommand(_Strict):
     command: Literal["pay", "ship", "deliver", "cancel"]
+
+
+# ---------------------------------------------------------------- answers
+# What the API answers, for the OpenAPI document. services/views.py builds the
+# same shapes; tests/unit/test_openapi.py fails if the two ever drift apart.
+class OrderItem(BaseModel):
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+class OrderOut(BaseModel):
+    id: str = Field(description="UUID")
+    tenant_id: str
+    status: Literal["pending", "paid", "shipped", "delivered", "cancelled"]
+    version: int = Field(ge=1, description="Bumped by every applied command; the ETag")
+    currency: str
+    items: list[OrderItem]
+    total_cents: int
+    customer_ref: str | None
+    created_at: str = Field(description="RFC 3339, UTC")
+    updated_at: str
+
+
+class JobError(BaseModel):
+    code: Literal["invalid_transition", "not_found", "version_conflict", "internal_error"]
+    detail: str
+
+
+class JobOut(BaseModel):
+    id: str
+    command: Literal["create", "pay", "ship", "deliver", "cancel", "delete"]
+    order_id: str = Field(description="The order the command is for (allocated at once for create)")
+    status: Literal["queued", "running", "succeeded", "failed"]
+    attempts: int
+    error: JobError | None = Field(description="Why the job failed; null otherwise")
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+class EventOut(BaseModel):
+    order_id: str
+    version: int
+    command: str
+    from_status: str | None
+    to_status: str
+    job_id: str
+    created_at: str
+
+
+class OrdersPage(BaseModel):
+    data: list[OrderOut]
+    page: int
+    limit: int
+    total: int
+
+
+class JobsPage(BaseModel):
+    data: list[JobOut]
+    page: int
+    limit: int
+    total: int
+
+
+class EventsOut(BaseModel):
+    data: list[EventOut]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(default=None, description="422 only: one entry per invalid field")

@@ -1,0 +1,311 @@
+"""The OpenAPI 3.1 document of the API, served at /api/v1/openapi.json.
+
+Body schemas come from the pydantic models that validate requests and describe
+answers (web/schemas.py), so they cannot drift from what the code accepts;
+the paths below name, for each route, its parameters, headers, statuses and
+links. tests/unit/test_openapi.py checks that every route of the app is here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from models import JobStatus, OrderStatus
+from web import jobs, orders
+from web.requests import MAX_LIMIT
+from web.schemas import (
+    CreateOrder,
+    EventsOut,
+    JobOut,
+    JobsPage,
+    OrderCommand,
+    OrderOut,
+    OrdersPage,
+    ProblemOut,
+)
+
+_MODELS: tuple[type[BaseModel], ...] = (
+    CreateOrder,
+    OrderCommand,
+    OrderOut,
+    OrdersPage,
+    JobOut,
+    JobsPage,
+    EventsOut,
+    ProblemOut,
+)
+
+_PROBLEM_STATUSES = {
+    "400": "Malformed JSON or query parameters, or a bad header",
+    "401": "No, invalid or revoked API key",
+    "404": "No such route, or no such order or job for this tenant",
+    "412": "If-Match names a version the order no longer has",
+    "413": "Body over 1 MiB",
+    "415": "The body is not application/json",
+    "422": "Valid JSON that breaks the schema, or an Idempotency-Key reused with another request",
+    "429": "Too many requests with this key, or too many unfinished jobs for the tenant",
+    "500": "A bug: logged, never shown",
+    "503": "PostgreSQL unavailable or the command queue full: nothing was accepted",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _problems(*statuses: str) -> dict[str, Any]:
+    # Every answer may also be 401, 429 or 500.
+    return {
+        status: {"$ref": f"#/components/responses/Problem{status}"}
+        for status in sorted({*statuses, "401", "429", "500"})
+    }
+
+
+def _sort(columns: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "name": "sort",
+        "in": "query",
+        "description": "A column, `-` first for descending",
+        "schema": {"type": "string", "enum": [*columns, *(f"-{c}" for c in columns)], "default": "-created_at"},
+    }
+
+
+def _status_filter(statuses: list[str]) -> dict[str, Any]:
+    return {"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}}
+
+
+_JOB_LINKS = {
+    "GetJob": {"operationId": "getJob", "parameters": {"job_id": "$response.body#/id"}},
+    "GetOrder": {"operationId": "getOrder", "parameters": {"order_id": "$response.body#/order_id"}},
+}
+_ORDER_LINKS = {
+    "CommandOrder": {"operationId": "commandOrder", "parameters": {"order_id": "$response.body#/id"}},
+    "DeleteOrder": {"operationId": "deleteOrder", "parameters": {"order_id": "$response.body#/id"}},
+    "ListOrderEvents": {"operationId": "listOrderEvents", "parameters": {"order_id": "$response.body#/id"}},
+}
+
+_ACCEPTED = {
+    "description": "Accepted: poll the job at Location until it has succeeded or failed",
+    "headers": {"Location": {"$ref": "#/components/headers/Location"}},
+    "content": _json(_ref("JobOut")),
+    "links": _JOB_LINKS,
+}
+
+
+def _paths() -> dict[str, Any]:
+    order_id = {"$ref": "#/components/parameters/OrderId"}
+    paging = [{"$ref": "#/components/parameters/Page"}, {"$ref": "#/components/parameters/Limit"}]
+    command_headers = [{"$ref": "#/components/parameters/IdempotencyKey"}, {"$ref": "#/components/parameters/IfMatch"}]
+    order_statuses = [s.value for s in OrderStatus if s is not OrderStatus.DELETED]
+    return {
+        "/api/v1/orders": {
+            "post": {
+                "operationId": "createOrder",
+                "summary": "Create an order (asynchronously)",
+                "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+                "requestBody": {"required": True, "content": _json(_ref("CreateOrder"))},
+                "responses": {"202": _ACCEPTED, **_problems("400", "413", "415", "422", "503")},
+            },
+            "get": {
+                "operationId": "listOrders",
+                "summary": "List the tenant's live orders",
+                "parameters": [*paging, _sort(orders.SORTABLE), _status_filter(order_statuses)],
+                "responses": {
+                    "200": {"description": "A page", "content": _json(_ref("OrdersPage"))},
+                    **_problems("400"),
+                },
+            },
+        },
+        "/api/v1/orders/{order_id}": {
+            "parameters": [order_id],
+            "get": {
+                "operationId": "getOrder",
+                "summary": "One order (served from the cache when it is fresh)",
+                "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
+                "responses": {
+                    "200": {
+                        "description": "The order",
+                        "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                        "content": _json(_ref("OrderOut")),
+                        "links": _ORDER_LINKS,
+                    },
+                    "304": {
+                        "description": "Not modified: If-None-Match names the current version",
+                        "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                    },
+                    **_problems("404"),
+                },
+            },
+            "delete": {
+                "operationId": "deleteOrder",
+                "summary": "Soft-delete the order (asynchronously)",
+                "parameters": command_headers,
+                "responses": {"202": _ACCEPTED, **_problems("400", "404", "412", "422", "503")},
+            },
+        },
+        "/api/v1/orders/{order_id}/commands": {
+            "parameters": [order_id],
+            "post": {
+                "operationId": "commandOrder",
+                "summary": "Pay, ship, deliver or cancel the order (asynchronously)",
+                "parameters": command_headers,
+                "requestBody": {"required": True, "content": _json(_ref("OrderCommand"))},
+                "responses": {"202": _ACCEPTED, **_problems("400", "404", "412", "413", "415", "422", "503")},
+            },
+        },
+        "/api/v1/orders/{order_id}/events": {
+            "parameters": [order_id],
+            "get": {
+                "operationId": "listOrderEvents",
+                "summary": "The commands applied to the order, oldest first",
+                "responses": {
+                    "200": {"description": "The events", "content": _json(_ref("EventsOut"))},
+                    **_problems("404"),
+                },
+            },
+        },
+        "/api/v1/jobs": {
+            "get": {
+                "operationId": "listJobs",
+                "summary": "List the tenant's jobs",
+                "parameters": [*paging, _sort(jobs.SORTABLE), _status_filter([s.value for s in JobStatus])],
+                "responses": {"200": {"description": "A page", "content": _json(_ref("JobsPage"))}, **_problems("400")},
+            },
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": _json({"type": "object"})}},
+            },
+        },
+        "/api/v1/docs": {
+            "get": {
+                "operationId": "getDocs",
+                "summary": "This document, readable (Swagger UI)",
+                "security": [],
+                "responses": {
+                    "200": {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+                },
+            },
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "Liveness: the process answers",
+                "security": [],
+                "responses": {"200": {"description": "Alive", "content": _json({"type": "object"})}},
+            },
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "Readiness: PostgreSQL, Redis and RabbitMQ answer",
+                "security": [],
+                "responses": {
+                    "200": {"description": "Ready", "content": _json({"type": "object"})},
+                    "503": {"$ref": "#/components/responses/Problem503"},
+                },
+            },
+        },
+        "/api/v1/jobs/{job_id}": {
+            "get": {
+                "operationId": "getJob",
+                "summary": "One job: poll it until it has succeeded or failed",
+                "parameters": [{"$ref": "#/components/parameters/JobId"}],
+                "responses": {
+                    "200": {
+                        "description": "The job; Retry-After while it is unfinished",
+                        "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+                        "content": _json(_ref("JobOut")),
+                        "links": {"GetOrder": _JOB_LINKS["GetOrder"]},
+                    },
+                    **_problems("404"),
+                },
+            },
+        },
+    }
+
+
+def _components() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in _MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    problem_response = {
+        status: {
+            "description": description,
+            "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}} if status in ("429", "503") else {},
+            "content": {"application/problem+json": {"schema": _ref("ProblemOut")}},
+        }
+        for status, description in _PROBLEM_STATUSES.items()
+    }
+    uuid_param = {"type": "string", "format": "uuid"}
+    return {
+        "schemas": schemas,
+        "securitySchemes": {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "ok_<key id>_<secret>",
+                "description": "An API key from `flask --app web apikey create --tenant NAME`",
+            }
+        },
+        "parameters": {
+            "OrderId": {"name": "order_id", "in": "path", "required": True, "schema": uuid_param},
+            "JobId": {"name": "job_id", "in": "path", "required": True, "schema": uuid_param},
+            "Page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+            "Limit": {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20},
+            },
+            "IdempotencyKey": {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "description": "Repeat a request safely: the same key and body answer the same job",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+            },
+            "IfMatch": {
+                "name": "If-Match",
+                "in": "header",
+                "description": "Apply only if the order is still at this version (its ETag)",
+                "schema": {"type": "string", "pattern": '^"[0-9]{1,9}"$'},
+            },
+            "IfNoneMatch": {
+                "name": "If-None-Match",
+                "in": "header",
+                "description": "Answer 304 if the order is still at this version",
+                "schema": {"type": "string", "pattern": '^"[0-9]{1,9}"$'},
+            },
+        },
+        "headers": {
+            "Location": {"description": "Where to poll the job", "schema": {"type": "string"}},
+            "ETag": {"description": "The order's version, quoted", "schema": {"type": "string"}},
+            "RetryAfter": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
+        },
+        "responses": {f"Problem{status}": response for status, response in problem_response.items()},
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Orderly",
+            "version": "1",
+            "description": "Asynchronous order commands: POST, get 202 and a job, poll the job. See docs/api.md.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "paths": _paths(),
+        "components": _components(),
+    }
