@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from models import JobStatus, OrderStatus
 from web import jobs, orders
-from web.requests import MAX_LIMIT
+from web.requests import IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN, MAX_LIMIT, MAX_PAGE
 from web.schemas import (
     CreateOrder,
     EventsOut,
@@ -80,10 +80,10 @@ def _status_filter(statuses: list[str]) -> dict[str, Any]:
     return {"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}}
 
 
-_JOB_LINKS = {
-    "GetJob": {"operationId": "getJob", "parameters": {"job_id": "$response.body#/id"}},
-    "GetOrder": {"operationId": "getOrder", "parameters": {"order_id": "$response.body#/order_id"}},
-}
+# An accepted command links to its job, which exists at once; the job links to
+# its order, which a create job makes only when a worker has applied it.
+_ACCEPTED_LINKS = {"GetJob": {"operationId": "getJob", "parameters": {"job_id": "$response.body#/id"}}}
+_JOB_LINKS = {"GetOrder": {"operationId": "getOrder", "parameters": {"order_id": "$response.body#/order_id"}}}
 _ORDER_LINKS = {
     "CommandOrder": {"operationId": "commandOrder", "parameters": {"order_id": "$response.body#/id"}},
     "DeleteOrder": {"operationId": "deleteOrder", "parameters": {"order_id": "$response.body#/id"}},
@@ -94,7 +94,7 @@ _ACCEPTED = {
     "description": "Accepted: poll the job at Location until it has succeeded or failed",
     "headers": {"Location": {"$ref": "#/components/headers/Location"}},
     "content": _json(_ref("JobOut")),
-    "links": _JOB_LINKS,
+    "links": _ACCEPTED_LINKS,
 }
 
 
@@ -139,7 +139,7 @@ def _paths() -> dict[str, Any]:
                         "description": "Not modified: If-None-Match names the current version",
                         "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
                     },
-                    **_problems("404"),
+                    **_problems("400", "404"),
                 },
             },
             "delete": {
@@ -225,7 +225,7 @@ def _paths() -> dict[str, Any]:
                         "description": "The job; Retry-After while it is unfinished",
                         "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
                         "content": _json(_ref("JobOut")),
-                        "links": {"GetOrder": _JOB_LINKS["GetOrder"]},
+                        "links": _JOB_LINKS,
                     },
                     **_problems("404"),
                 },
@@ -262,7 +262,11 @@ def _components() -> dict[str, Any]:
         "parameters": {
             "OrderId": {"name": "order_id", "in": "path", "required": True, "schema": uuid_param},
             "JobId": {"name": "job_id", "in": "path", "required": True, "schema": uuid_param},
-            "Page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+            "Page": {
+                "name": "page",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+            },
             "Limit": {
                 "name": "limit",
                 "in": "query",
@@ -278,13 +282,13 @@ def _components() -> dict[str, Any]:
                 "name": "If-Match",
                 "in": "header",
                 "description": "Apply only if the order is still at this version (its ETag)",
-                "schema": {"type": "string", "pattern": '^"[0-9]{1,9}"$'},
+                "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
             },
             "IfNoneMatch": {
                 "name": "If-None-Match",
                 "in": "header",
-                "description": "Answer 304 if the order is still at this version",
-                "schema": {"type": "string", "pattern": '^"[0-9]{1,9}"$'},
+                "description": "Answer 304 if the order is still at this version (* or ETags)",
+                "schema": {"type": "string", "pattern": IF_NONE_MATCH_PATTERN},
             },
         },
         "headers": {

@@ -16,8 +16,16 @@ from web.problems import Problem
 M = TypeVar("M", bound=BaseModel)
 
 MAX_LIMIT = 100
+MAX_PAGE = 1_000_000
 MAX_JSON_DEPTH = 32
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
+# An entity tag is the order's version, quoted ("3"); the bare number is
+# accepted too, as clients often forget the quotes.
+IF_MATCH_PATTERN = r'^\s*(?:W/)?(?:"([0-9]{1,9})"|([0-9]{1,9}))\s*$'
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+# If-None-Match: * or a comma-separated list of entity tags (bare numbers too).
+_TAG = r'(?:W/)?(?:"[^"]*"|[0-9]{1,9})'
+IF_NONE_MATCH_PATTERN = rf"^\s*(?:\*|{_TAG}(?:\s*,\s*{_TAG})*)\s*$"
+_IF_NONE_MATCH = re.compile(IF_NONE_MATCH_PATTERN)
 
 
 def json_body(request: Request, model: type[M]) -> tuple[M, Any]:
@@ -56,7 +64,7 @@ def _depth(value: Any, level: int = 1) -> int:
 def page_params(request: Request, sortable: tuple[str, ...], statuses: tuple[str, ...]) -> tuple[Page, str | None]:
     """?page=1&limit=20&sort=-created_at&status=paid, each checked (400 when wrong)."""
     args = request.args
-    page = _positive_int(args.get("page", "1"), "page", maximum=1_000_000)
+    page = _positive_int(args.get("page", "1"), "page", maximum=MAX_PAGE)
     limit = _positive_int(args.get("limit", "20"), "limit", maximum=MAX_LIMIT)
     sort = args.get("sort", "-created_at")
     if sort.lstrip("-") not in sortable or sort.count("-") > 1:
@@ -97,13 +105,15 @@ def expected_version(request: Request) -> int | None:
     match = _IF_MATCH.match(header)
     if not match:
         raise Problem(400, "invalid-if-match", "Bad Request", 'If-Match must be an ETag of the order, e.g. "3"')
-    return int(match.group(1))
+    return int(match.group(1) or match.group(2))
 
 
 def etag_matches(request: Request, version: int) -> bool:
     """Whether If-None-Match names the current ETag (or is *)."""
     header = request.headers.get("If-None-Match")
-    if not header:
+    if header is None:
         return False
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or f'"{version}"' in tags
+    if not _IF_NONE_MATCH.match(header):
+        raise Problem(400, "invalid-if-none-match", "Bad Request", 'If-None-Match must be * or ETags, e.g. "3"')
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or any(tag.strip('"') == str(version) for tag in tags)

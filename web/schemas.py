@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 # Bounds keep any order's total inside a signed 64-bit integer.
 MAX_ITEMS = 100
@@ -15,20 +15,45 @@ MAX_UNIT_PRICE_CENTS = 10_000_000_000
 _ISO_4217 = frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
+def _integral_float_to_int(value: object) -> object:
+    # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees);
+    # strings and fractions are still refused by the strict int check.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral_float_to_int)]
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL (the schema says so), nor a lone
+    # UTF-16 surrogate (a "\ud800" escape without its pair: not a character).
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise ValueError("must not contain unpaired surrogates (invalid Unicode)")
+    return value
+
+
+# Free text: what the database can store.
+Text = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"pattern": "^[^\u0000]*$"})]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Item(_Strict):
     sku: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-    quantity: int = Field(gt=0, le=MAX_QUANTITY)
-    unit_price_cents: int = Field(ge=0, le=MAX_UNIT_PRICE_CENTS)
+    quantity: JsonInt = Field(gt=0, le=MAX_QUANTITY)
+    unit_price_cents: JsonInt = Field(ge=0, le=MAX_UNIT_PRICE_CENTS)
 
 
 class CreateOrder(_Strict):
-    currency: str = Field(description="ISO 4217 code, e.g. USD")
+    currency: str = Field(description="ISO 4217 code, e.g. USD", json_schema_extra={"enum": sorted(_ISO_4217)})
     items: list[Item] = Field(min_length=1, max_length=MAX_ITEMS)
-    customer_ref: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    customer_ref: Annotated[Text, StringConstraints(min_length=1, max_length=100)] | None = None
 
     @field_validator("currency")
     @classmethod

@@ -98,3 +98,11 @@ def test_answers_carry_security_headers(api):
     response = api.get(ORDERS)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("text", ["nul\u0000inside", "lone \udbad surrogate"], ids=["nul", "surrogate"])
+def test_text_the_database_cannot_store_is_422(api, text):
+    body = json.dumps({**ORDER, "customer_ref": text})  # ensure_ascii: sent as \u escapes
+    problem = assert_problem(raw_post(api, ORDERS, body), 422)
+    assert "customer_ref" in [error["field"] for error in problem["errors"]]
+    assert api.get("/api/v1/jobs").json()["total"] == 0

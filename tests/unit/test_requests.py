@@ -50,24 +50,34 @@ def test_bad_page_parameters_are_400(query):
     assert raised.value.status == 400
 
 
-@pytest.mark.parametrize(("header", "version"), [(None, None), ('"3"', 3), ('W/"12"', 12)])
+@pytest.mark.parametrize(("header", "version"), [(None, None), ('"3"', 3), ('W/"12"', 12), ("3", 3)])
 def test_if_match_is_parsed(header, version):
     headers = {"If-Match": header} if header else {}
     with app.test_request_context("/", headers=headers):
         assert expected_version(request) == version
 
 
-@pytest.mark.parametrize("header", ["3", '"x"', "*", '"1", "2"'])
+@pytest.mark.parametrize("header", ['"x"', "*", '"1", "2"', '"3', ""])
 def test_unusable_if_match_is_400(header):
     with app.test_request_context("/", headers={"If-Match": header}), pytest.raises(Problem) as raised:
         expected_version(request)
     assert raised.value.status == 400
 
 
-@pytest.mark.parametrize(("header", "matches"), [('"4"', True), ('"3", "4"', True), ("*", True), ('"3"', False)])
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [('"4"', True), ('"3", "4"', True), ("*", True), ('"3"', False), ("4", True), ('W/"4"', True)],
+)
 def test_if_none_match(header, matches):
     with app.test_request_context("/", headers={"If-None-Match": header}):
         assert etag_matches(request, 4) is matches
+
+
+@pytest.mark.parametrize("header", ["", "x", '"4', "4,"])
+def test_malformed_if_none_match_is_400(header):
+    with app.test_request_context("/", headers={"If-None-Match": header}), pytest.raises(Problem) as raised:
+        etag_matches(request, 4)
+    assert raised.value.status == 400
 
 
 @pytest.mark.parametrize(
