@@ -18,6 +18,7 @@ cat <<INFO
 
   Orderly is starting.
     API      http://127.0.0.1:$API_PORT/api/v1     (health: /healthz, /readyz)
+    API docs http://127.0.0.1:$API_PORT/api/v1/docs
     Flower   http://127.0.0.1:$FLOWER_PORT          (user:password  $flower_auth)
     RabbitMQ http://127.0.0.1:${ORDERLY_RABBIT_MGMT_PORT:-55673}  (management UI)
 

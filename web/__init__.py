@@ -16,6 +16,9 @@ from web.resources import build
 def create_app(settings: config.Settings | None = None) -> Flask:
     settings = settings or config.current()
     app = Flask(__name__)
+    # Never debug mode, whatever FLASK_DEBUG says: it would show tracebacks and
+    # let exceptions escape the problem+json handlers.
+    app.debug = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep fields in the order views build them
     app.extensions["orderly"] = build(settings)

@@ -93,3 +93,18 @@ def test_every_operation_documents_its_problems_and_links_resolve():
 def test_the_views_answer_exactly_what_the_document_describes(view, model):
     assert set(view) == set(model.model_fields)
     model.model_validate(view)
+
+
+def test_the_served_app_never_runs_in_debug_mode(monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")  # not even when the environment asks for it
+    app = create_app(OFFLINE)
+    assert app.debug is False
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret detail")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert response.mimetype == "application/problem+json"
+    assert b"secret detail" not in response.data and b"Traceback" not in response.data
