@@ -94,9 +94,9 @@ class FaultStack:
         stack.wait_ready(self.url, self.api)
         return self
 
-    def start_worker(self, index: int) -> subprocess.Popen[bytes]:
+    def start_worker(self, index: int, **extra_env: str) -> subprocess.Popen[bytes]:
         self._generation += 1
-        env = stack.process_env(**self._env(through_proxies=True), **self.worker_env)
+        env = stack.process_env(**self._env(through_proxies=True), **{**self.worker_env, **extra_env})
         stack.LOGS.mkdir(parents=True, exist_ok=True)
         log = open(stack.LOGS / f"faults-worker-{index}.log", "ab")  # noqa: SIM115 - closed with the process
         self.workers[index] = subprocess.Popen(
@@ -126,6 +126,11 @@ class FaultStack:
         worker.wait(10)
         self.killed.append(worker)
         self.start_worker(index)
+
+    def replace_worker(self, index: int, **extra_env: str) -> None:
+        """Stop the worker gracefully and start it again with more settings."""
+        stack.stop(self.workers[index])
+        self.start_worker(index, **extra_env)
 
     def freeze(self, index: int) -> None:
         os.killpg(self.workers[index].pid, signal.SIGSTOP)

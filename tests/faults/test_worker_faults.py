@@ -30,7 +30,11 @@ def test_worker_main_process_killed_and_restarted(scenario):
     scenario.run("SIGKILL a worker's main process x5, restarted", kill_mains, commands=1000)
 
 
-def test_a_frozen_worker_that_wakes_up_late_changes_nothing_twice(scenario):
+def test_a_frozen_worker_that_wakes_up_late_changes_nothing_twice(scenario, fault_stack):
+    # Worker 0 holds each job 0.3 s between its write and its commit, so the
+    # freeze surely catches a transaction open on a locked job row.
+    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:0.3")
+
     def freeze_one(system: FaultStack, load: Load, rng: random.Random) -> None:
         time.sleep(2)
         system.freeze(0)
@@ -39,4 +43,12 @@ def test_a_frozen_worker_that_wakes_up_late_changes_nothing_twice(scenario):
         time.sleep(HEARTBEAT_SECONDS * 4)
         system.thaw(0)
 
-    scenario.run("SIGSTOP a worker past the heartbeat, then SIGCONT", freeze_one, commands=1000)
+    try:
+        report = scenario.run(
+            "SIGSTOP a worker mid-transaction past the heartbeat, then SIGCONT", freeze_one, commands=1000
+        )
+    finally:
+        fault_stack.replace_worker(0)
+    # Its messages went to the other worker while it slept, and it woke up to
+    # commit late: the same jobs were started twice, and applied once.
+    assert report.redelivered > 0, report
