@@ -22,13 +22,12 @@ MODEL = {
     ("paid", "cancel"): "cancelled",
     ("shipped", "deliver"): "delivered",
 }
-DELETABLE = {"pending", "cancelled", "delivered"}
 COMMANDS = ["pay", "ship", "deliver", "cancel", "delete"]
 
 
 def _next(status: str, command: str) -> str | None:
-    if command == "delete":
-        return "deleted" if status in DELETABLE else None
+    if command == "delete":  # a soft delete, from any live status
+        return "deleted"
     return MODEL.get((status, command))
 
 
@@ -86,8 +85,8 @@ def test_the_api_never_disagrees_with_the_model(new_api):
     OrdersAgainstModel.api = new_api()
     run = OrdersAgainstModel.TestCase
     run.settings = settings(
-        max_examples=15,
-        stateful_step_count=12,
+        max_examples=30,
+        stateful_step_count=25,
         deadline=None,
         derandomize=True,  # the same sequences every run: CI stays reproducible
         suppress_health_check=[HealthCheck.too_slow],
