@@ -59,6 +59,7 @@ class FaultStack:
         self.workers: dict[int, subprocess.Popen[bytes]] = {}
         self.killed: list[subprocess.Popen[bytes]] = []  # kept to reap orphans at the end
         self._generation = 0
+        self._logs: dict[int, tuple[Path, int]] = {}  # each worker's log and where its current run starts
         broker_port = urlparse(self.settings.broker_url).port
         database_port = make_url(self.settings.database_url).port
         assert broker_port and database_port
@@ -98,7 +99,9 @@ class FaultStack:
         self._generation += 1
         env = stack.process_env(**self._env(through_proxies=True), **{**self.worker_env, **extra_env})
         stack.LOGS.mkdir(parents=True, exist_ok=True)
-        log = open(stack.LOGS / f"faults-worker-{index}.log", "ab")  # noqa: SIM115 - closed with the process
+        path = stack.LOGS / f"faults-worker-{index}.log"
+        log = open(path, "ab")  # noqa: SIM115 - closed with the process
+        self._logs[index] = (path, path.stat().st_size)
         self.workers[index] = subprocess.Popen(
             [
                 Path(sys.executable).parent / "celery", "-A", "workers", "worker", "--loglevel", "INFO",
@@ -131,6 +134,17 @@ class FaultStack:
         """Stop the worker gracefully and start it again with more settings."""
         stack.stop(self.workers[index])
         self.start_worker(index, **extra_env)
+
+    def wait_busy(self, index: int, timeout: float = 30) -> bool:
+        """Wait until the worker (since its last start) has received a task."""
+        path, offset = self._logs[index]
+
+        def received() -> bool:
+            with open(path, "rb") as log:
+                log.seek(offset)
+                return b"] received" in log.read()
+
+        return wait_until(received, timeout)
 
     def freeze(self, index: int) -> None:
         os.killpg(self.workers[index].pid, signal.SIGSTOP)

@@ -36,7 +36,8 @@ def test_a_frozen_worker_that_wakes_up_late_changes_nothing_twice(scenario, faul
     fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:0.3")
 
     def freeze_one(system: FaultStack, load: Load, rng: random.Random) -> None:
-        time.sleep(2)
+        assert system.wait_busy(0), "worker 0 never got a task"
+        time.sleep(1)
         system.freeze(0)
         # Long enough for the broker to give up on it (two missed heartbeats)
         # and hand its unacked messages to the other worker.
