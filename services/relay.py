@@ -35,30 +35,19 @@ class RelayPolicy:
     batch: int = 500
 
 
-@dataclass(frozen=True)
-class RoundResult:
-    republished: int
-    publish_failed: bool
-    invalidated: int
-
-
-def run_round(
-    session_factory: sessionmaker[Session], enqueue: Enqueue, cache: OrderCache, policy: RelayPolicy
-) -> RoundResult:
+def run_round(session_factory: sessionmaker[Session], enqueue: Enqueue, cache: OrderCache, policy: RelayPolicy) -> None:
     """One pass: republish stale jobs, then retry pending cache invalidations."""
     with session_factory() as session:
         claimed = repo.claim_jobs_to_republish(session, policy.queued_after, policy.running_after, policy.batch)
         session.commit()
 
     published: list[uuid.UUID] = []
-    publish_failed = False
     for job_id in claimed:
         try:
             enqueue(job_id)
         except Exception as exc:
             # The broker is down or full: the rest wait for a later round.
             log.warning("relay: publish failed, %d jobs left for later: %s", len(claimed) - len(published), exc)
-            publish_failed = True
             break
         published.append(job_id)
     if published:
@@ -67,10 +56,10 @@ def run_round(
             session.commit()
         log.info("relay: republished %d jobs", len(published))
 
-    return RoundResult(len(published), publish_failed, _retry_invalidations(session_factory, cache, policy.batch))
+    _retry_invalidations(session_factory, cache, policy.batch)
 
 
-def _retry_invalidations(session_factory: sessionmaker[Session], cache: OrderCache, limit: int) -> int:
+def _retry_invalidations(session_factory: sessionmaker[Session], cache: OrderCache, limit: int) -> None:
     with session_factory() as session:
         pending = repo.pending_invalidations(session, limit)
     done: list[tuple[uuid.UUID, int]] = []
@@ -84,4 +73,3 @@ def _retry_invalidations(session_factory: sessionmaker[Session], cache: OrderCac
                 repo.forget_invalidation(session, order_id, version)
             session.commit()
         log.info("relay: delivered %d pending cache invalidations", len(done))
-    return len(done)

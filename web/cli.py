@@ -11,6 +11,7 @@ from flask import Flask
 from models import repository as repo
 from models.base import utcnow
 from services import apikeys, maintenance
+from services.views import iso
 from web.resources import resources
 
 
@@ -36,11 +37,10 @@ def register_cli(app: Flask) -> None:
         with resources().session_factory() as session:
             keys = apikeys.list_keys(session, tenant)
         for key in keys:
-            revoked = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
-            last_used = f"{key.last_used_at:%Y-%m-%dT%H:%M:%SZ}" if key.last_used_at else "never"
+            revoked = f"revoked {iso(key.revoked_at)}" if key.revoked_at else "active"
             click.echo(
-                f"{key.key_id}  tenant={key.tenant}  created {key.created_at:%Y-%m-%dT%H:%M:%SZ}  "
-                f"last used {last_used}  {revoked}"
+                f"{key.key_id}  tenant={key.tenant}  created {iso(key.created_at)}  "
+                f"last used {iso(key.last_used_at) or 'never'}  {revoked}"
             )
 
     @apikey.command("revoke")
@@ -80,7 +80,7 @@ def register_cli(app: Flask) -> None:
                 error = job.error or {}
                 click.echo(
                     f"{job.id}  tenant={job.tenant_id}  {job.command}  order={job.order_id}  "
-                    f"{error.get('code')}: {error.get('detail')}  at {job.finished_at:%Y-%m-%dT%H:%M:%SZ}"
+                    f"{error.get('code')}: {error.get('detail')}  at {iso(job.finished_at)}"
                 )
 
     @jobs.command("retry")

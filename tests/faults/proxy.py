@@ -50,10 +50,6 @@ class FaultProxy:
         """Abort every open connection (the peers see a reset); return how many."""
         return int(self._call(self._reset_all()))
 
-    @property
-    def connections(self) -> int:
-        return len(self._writers)
-
     # ------------------------------------------------------------ internals
     def _call(self, coroutine: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)

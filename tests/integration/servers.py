@@ -9,7 +9,6 @@ from contextlib import contextmanager
 
 import redis
 
-from config import Settings
 from tests.integration.stack import ROOT
 
 SERVICES = str(ROOT / "scripts" / "services.sh")
@@ -47,7 +46,7 @@ def redis_admin() -> redis.Redis:
 
 
 @contextmanager
-def redis_hung(settings: Settings, seconds: int) -> Iterator[None]:
+def redis_hung(seconds: int) -> Iterator[None]:
     """Redis accepts connections but answers nothing (CLIENT PAUSE)."""
     admin = redis_admin()
     admin.client_pause(seconds * 1000, all=True)
