@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from tests.integration import stack
 # (production uses 30 s; the mechanism is the same).
 HEARTBEAT_SECONDS = 4
 VHOST = "orderly_faults"
+# Celery's INFO line for each message a worker takes from the broker.
+RECEIVED_TASK = re.compile(r"Task [\w.]+\[([0-9a-f-]{36})\] received")
 
 
 def _amqp_url(url: str, port: int | None = None) -> str:
@@ -135,16 +138,16 @@ class FaultStack:
         stack.stop(self.workers[index])
         self.start_worker(index, **extra_env)
 
+    def received_task_ids(self, index: int) -> set[str]:
+        """The ids of the tasks the worker has received since its last start."""
+        path, offset = self._logs[index]
+        with open(path, "rb") as log:
+            log.seek(offset)
+            return set(RECEIVED_TASK.findall(log.read().decode(errors="replace")))
+
     def wait_busy(self, index: int, timeout: float = 30) -> bool:
         """Wait until the worker (since its last start) has received a task."""
-        path, offset = self._logs[index]
-
-        def received() -> bool:
-            with open(path, "rb") as log:
-                log.seek(offset)
-                return b"] received" in log.read()
-
-        return wait_until(received, timeout)
+        return wait_until(lambda: bool(self.received_task_ids(index)), timeout)
 
     def freeze(self, index: int) -> None:
         os.killpg(self.workers[index].pid, signal.SIGSTOP)
