@@ -15,16 +15,12 @@ reports it, and the writer records it in PostgreSQL for the relay to retry.
 from __future__ import annotations
 
 import json
-import logging
-import time
 import uuid
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-log = logging.getLogger(__name__)
+from services.redis_client import FailFast
 
 # KEYS[1] key; ARGV: version, json, ttl. Tombstones block older versions only,
 # entries block the same version too (nothing to gain from rewriting it).
@@ -53,19 +49,7 @@ return 1
 """
 
 
-def make_redis(url: str) -> redis.Redis:
-    """A client that fails fast: sub-second timeouts, no retry storms."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=0.25,
-        socket_connect_timeout=0.25,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
-    )
-
-
 class OrderCache:
-    SKIP_AFTER_FAILURE_SECONDS = 5.0
     # Longer than any reader can sit between its database read and its fill.
     TOMBSTONE_TTL_SECONDS = 60
 
@@ -75,21 +59,21 @@ class OrderCache:
         self._prefix = prefix
         self._fill = client.register_script(_FILL)
         self._invalidate = client.register_script(_INVALIDATE)
-        self._skip_until = 0.0
+        self._redis = FailFast("cache")
 
     def key(self, order_id: uuid.UUID) -> str:
         return f"{self._prefix}{order_id}"
 
     def get(self, order_id: uuid.UUID) -> dict[str, Any] | None:
         """The cached order, or None on a miss, a tombstone or a Redis failure."""
-        raw = self._call(self._client.get, self.key(order_id))
+        raw = self._redis.call(self._client.get, self.key(order_id))
         if not raw:
             return None
         _, _, body = raw.partition(b"|")
         return json.loads(body) if body else None
 
     def fill(self, order_id: uuid.UUID, version: int, order: dict[str, Any]) -> None:
-        self._call(self._fill, keys=[self.key(order_id)], args=[version, json.dumps(order), self._ttl])
+        self._redis.call(self._fill, keys=[self.key(order_id)], args=[version, json.dumps(order), self._ttl])
 
     def invalidate(self, order_id: uuid.UUID, committed_version: int) -> bool:
         """Replace the entry with a tombstone for `committed_version`.
@@ -98,15 +82,4 @@ class OrderCache:
         failure): the caller must record the invalidation to retry it later.
         """
         args = [committed_version, self.TOMBSTONE_TTL_SECONDS]
-        return self._call(self._invalidate, keys=[self.key(order_id)], args=args) is not None
-
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """fn's result, or None when Redis failed now or a few seconds ago."""
-        if time.monotonic() < self._skip_until:
-            return None
-        try:
-            return fn(*args, **kwargs)
-        except redis.RedisError as exc:
-            self._skip_until = time.monotonic() + self.SKIP_AFTER_FAILURE_SECONDS
-            log.warning("redis unavailable, cache skipped for %ss: %s", self.SKIP_AFTER_FAILURE_SECONDS, exc)
-            return None
+        return self._redis.call(self._invalidate, keys=[self.key(order_id)], args=args) is not None

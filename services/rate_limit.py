@@ -10,7 +10,6 @@ PostgreSQL) and the command queue's length limit still bound the damage.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 
@@ -19,12 +18,10 @@ from limits.errors import StorageError
 from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-log = logging.getLogger(__name__)
+from services.redis_client import FailFast
 
 
 class KeyRateLimiter:
-    SKIP_AFTER_FAILURE_SECONDS = 5.0
-
     def __init__(self, redis_url: str, rate: str) -> None:
         """`rate` in the limits notation, e.g. "600/minute"."""
         self._item = parse(rate)
@@ -36,22 +33,17 @@ class KeyRateLimiter:
             socket_connect_timeout=0.25,
         )
         self._limiter = SlidingWindowCounterRateLimiter(storage)
-        self._skip_until = 0.0
+        self._redis = FailFast("rate limiter")
 
     def retry_after(self, key_id: str) -> int | None:
         """Count one request for the key: None if allowed, else the seconds to wait."""
-        if time.monotonic() < self._skip_until:
+        if self._redis.skipping():
             return None
         try:
             if self._limiter.hit(self._item, key_id):
                 return None
             reset_at = self._limiter.get_window_stats(self._item, key_id).reset_time
-        except StorageError as exc:
-            self._skip_until = time.monotonic() + self.SKIP_AFTER_FAILURE_SECONDS
-            log.warning(
-                "rate limiter: redis unavailable, requests let through for %ss: %s",
-                self.SKIP_AFTER_FAILURE_SECONDS,
-                exc,
-            )
+        except StorageError as exc:  # limits wraps the client's errors
+            self._redis.trip(exc)
             return None
         return max(1, math.ceil(reset_at - time.time()))

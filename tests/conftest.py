@@ -12,7 +12,8 @@ os.environ["ORDERLY_TESTING"] = "1"
 
 import config
 from models.db import make_engine, make_session_factory
-from services.cache import OrderCache, make_redis
+from services.cache import OrderCache
+from services.redis_client import make_redis
 
 
 @pytest.fixture(scope="session")

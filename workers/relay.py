@@ -14,7 +14,8 @@ from types import FrameType
 
 import config
 from models.db import make_engine, make_session_factory
-from services.cache import OrderCache, make_redis
+from services.cache import OrderCache
+from services.redis_client import make_redis
 from services.relay import RelayPolicy, run_round
 from workers.tasks import publish_job
 

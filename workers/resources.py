@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import config
 from models.db import make_engine, make_session_factory
-from services.cache import OrderCache, make_redis
+from services.cache import OrderCache
+from services.redis_client import make_redis
 
 
 @cache

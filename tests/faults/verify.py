@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from models import FINISHED, IdempotencyKey, Job, Order, OrderEvent
-from services.cache import OrderCache, make_redis
+from services.cache import OrderCache
+from services.redis_client import make_redis
 from tests.faults.load import Load
 from tests.integration import invariants
 from tests.integration.stack import LOGS
