@@ -21,6 +21,7 @@ from typing import Any
 from models import Command, Job, JobStatus
 from models import repository as repo
 from models.base import utcnow
+from services.backlog import TenantBacklog
 from services.errors import IdempotencyKeyReused, NotFound, Overloaded, PreconditionFailed, QueueFull, RateLimited
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
@@ -50,7 +51,7 @@ def submit_create(
     order: dict[str, Any],
     enqueue: Enqueue,
     idempotency: Idempotency | None = None,
-    max_unfinished: int | None = None,
+    backlog: TenantBacklog | None = None,
 ) -> Job:
     """Accept a new order; the job carries the order id the worker will create."""
     job_id = uuid.uuid4()
@@ -58,7 +59,7 @@ def submit_create(
         replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
         if replay:
             return replay
-        _check_unfinished_cap(uow, tenant_id, max_unfinished)
+        _check_backlog(uow, tenant_id, backlog)
         job = _accept(uow, job_id, tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
     return _publish(uow, job, enqueue, idempotency)
 
@@ -71,7 +72,7 @@ def submit_command(
     enqueue: Enqueue,
     expected_version: int | None = None,
     idempotency: Idempotency | None = None,
-    max_unfinished: int | None = None,
+    backlog: TenantBacklog | None = None,
 ) -> Job:
     """Accept pay/ship/deliver/cancel/delete for one of the tenant's live orders."""
     job_id = uuid.uuid4()
@@ -79,7 +80,7 @@ def submit_command(
         replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
         if replay:
             return replay
-        _check_unfinished_cap(uow, tenant_id, max_unfinished)
+        _check_backlog(uow, tenant_id, backlog)
         order = repo.get_live_order(uow.session, tenant_id, order_id)
         if order is None:
             raise NotFound(f"order {order_id} not found")
@@ -106,12 +107,11 @@ def _claim_or_replay(
     return job
 
 
-def _check_unfinished_cap(uow: UnitOfWork, tenant_id: uuid.UUID, max_unfinished: int | None) -> None:
-    """One tenant cannot fill the queue for everyone: past `max_unfinished`
-    queued or running jobs its new commands are refused (a soft cap: concurrent
-    requests may overshoot it by a few)."""
-    if max_unfinished is not None and repo.count_unfinished_jobs(uow.session, tenant_id) >= max_unfinished:
-        raise RateLimited(f"this tenant already has {max_unfinished} unfinished jobs: wait for some", retry_after=5)
+def _check_backlog(uow: UnitOfWork, tenant_id: uuid.UUID, backlog: TenantBacklog | None) -> None:
+    """One tenant cannot fill the queue for everyone: past its cap of queued or
+    running jobs its new commands are refused."""
+    if backlog is not None and not backlog.admit(tenant_id, lambda: repo.count_unfinished_jobs(uow.session, tenant_id)):
+        raise RateLimited(f"this tenant already has {backlog.cap} unfinished jobs: wait for some", retry_after=5)
 
 
 def _accept(

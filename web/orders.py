@@ -30,7 +30,7 @@ def create_order() -> Response:
         body.model_dump(mode="json"),
         res.enqueue,
         idempotency(request, raw),
-        max_unfinished=res.settings.tenant_max_unfinished_jobs,
+        backlog=res.backlog,
     )
     return accepted(job)
 
@@ -56,7 +56,7 @@ def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
         res.enqueue,
         expected_version=expected_version(request),
         idempotency=idempotency(request, raw),
-        max_unfinished=res.settings.tenant_max_unfinished_jobs,
+        backlog=res.backlog,
     )
     return accepted(job)
 

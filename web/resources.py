@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from models.db import make_engine, make_session_factory
-from services.cache import OrderCache, make_redis
+from services.backlog import TenantBacklog
+from services.cache import OrderCache
 from services.orders import Enqueue
 from services.rate_limit import KeyRateLimiter
+from services.redis_client import make_redis
 from services.unit_of_work import UnitOfWork
 
 
@@ -27,6 +29,7 @@ class Resources:
     cache: OrderCache
     enqueue: Enqueue
     rate_limiter: KeyRateLimiter
+    backlog: TenantBacklog
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -43,6 +46,7 @@ def build(settings: Settings) -> Resources:
         cache=OrderCache(client, settings.cache_ttl_seconds),
         enqueue=_publish_job,
         rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key),
+        backlog=TenantBacklog(client, settings.tenant_max_unfinished_jobs),
     )
 
 

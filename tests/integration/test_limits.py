@@ -4,10 +4,15 @@ Redis (the limiter's store) is down."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from services.backlog import TenantBacklog
+from services.redis_client import make_redis
 from tests.integration import stack
 from tests.integration.client import ORDER, Api
 from tests.integration.servers import stopped
@@ -75,4 +80,26 @@ def test_a_tenant_with_too_many_unfinished_jobs_gets_429(limited, running, base_
         assert quiet.post("/api/v1/orders", json=ORDER).status_code == 202
     for job in jobs:
         assert poller.wait(job.json(), timeout=30)["status"] == "succeeded"
+    # Finished jobs leave the count when it is next seeded from PostgreSQL.
+    time.sleep(TenantBacklog.SEED_LIFETIME_MS / 1000)
     assert noisy.post("/api/v1/orders", json=ORDER).status_code == 202  # room again
+
+
+def test_the_tenant_cap_holds_while_redis_is_down(limited, running, base_url):
+    noisy = limited()
+    poller = Api(base_url, noisy.key, noisy.tenant_id)
+    with paused(running.worker), stopped("redis"):
+        jobs = [noisy.post("/api/v1/orders", json=ORDER) for _ in range(3)]
+        assert [job.status_code for job in jobs] == [202] * 3
+        # Counted in PostgreSQL instead: the cap fails closed, unlike the rate limit.
+        assert noisy.post("/api/v1/orders", json=ORDER).status_code == 429
+    for job in jobs:
+        assert poller.wait(job.json(), timeout=30)["status"] == "succeeded"
+
+
+def test_concurrent_accepts_cannot_overshoot_the_cap_together(settings):
+    backlog = TenantBacklog(make_redis(settings.redis_url), cap=10)
+    tenant, in_database = uuid.uuid4(), 4  # what PostgreSQL would count
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        admitted = list(pool.map(lambda _: backlog.admit(tenant, lambda: in_database), range(40)))
+    assert admitted.count(True) == 10 - in_database
