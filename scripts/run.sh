@@ -11,7 +11,15 @@ trap 'echo; scripts/services.sh stop' EXIT
 
 # Migrations run as the schema owner; the processes below get only the app's roles.
 (set -a && . .local/admin.env && set +a && "$VENV_BIN/alembic" upgrade head)
-key=$("$VENV_BIN/flask" --app web apikey create --tenant dev 2>/dev/null | tail -n 1)
+# The dev tenant's key is kept (git-ignored, owner-only) and reused while it is
+# valid; revoke it with `apikey revoke` and the next start makes a new one.
+key_file=.local/dev-api-key
+if [[ -s $key_file ]] && "$VENV_BIN/flask" --app web apikey verify <"$key_file" >/dev/null 2>&1; then
+  key=$(<"$key_file")
+else
+  key=$("$VENV_BIN/flask" --app web apikey create --tenant dev 2>/dev/null | tail -n 1)
+  (umask 077 && printf '%s\n' "$key" >"$key_file")
+fi
 flower_auth=$(grep '^FLOWER_BASIC_AUTH=' .local/orderly.env | cut -d= -f2-)
 
 cat <<INFO
@@ -22,7 +30,7 @@ cat <<INFO
     Flower   http://127.0.0.1:$FLOWER_PORT          (user:password  $flower_auth)
     RabbitMQ http://127.0.0.1:${ORDERLY_RABBIT_MGMT_PORT:-55673}  (management UI)
 
-  API key for tenant 'dev' (new on every start; older ones stay valid):
+  API key for tenant 'dev' (kept in $key_file and reused on the next start):
     $key
 
   Try:

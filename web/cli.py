@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import timedelta
 
@@ -53,6 +54,17 @@ def register_cli(app: Flask) -> None:
         if not revoked:
             raise click.ClickException(f"no active key {key_id}")
         click.echo(f"revoked key {key_id}")
+
+    @apikey.command("verify")
+    def verify() -> None:
+        """Check the key given on standard input (never as an argument, which
+        other users could read): exit 0 if it is valid and not revoked."""
+        presented = sys.stdin.readline().strip()
+        with resources().session_factory() as session:
+            principal = apikeys.authenticate(session, presented)
+        if principal is None:
+            raise click.ClickException("not a valid key (malformed, unknown or revoked)")
+        click.echo(f"key {principal.key_id} is valid for tenant {principal.tenant_id}")
 
     @app.cli.group("idempotency")
     def idempotency() -> None:

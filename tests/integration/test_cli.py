@@ -1,4 +1,4 @@
-"""Operator CLI: `flask --app web apikey create|list|revoke` and `idempotency purge`."""
+"""Operator CLI: `flask --app web apikey create|list|verify|revoke` and `idempotency purge`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from tests.integration.client import Api
 from tests.integration.stack import BIN, LOGS, ROOT, process_env
 
 
-def flask_cli(*args):
+def flask_cli(*args, stdin=None):
     return subprocess.run(
-        [BIN / "flask", "--app", "web", *args], cwd=ROOT, env=process_env(), capture_output=True, text=True, timeout=60
+        [BIN / "flask", "--app", "web", *args],
+        cwd=ROOT,
+        env=process_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -44,6 +50,7 @@ def test_a_revoked_key_answers_401_at_once(base_url):
     key_id = key.split("_")[1]
     api = Api(base_url, key, tenant_id=None)
     assert api.get("/api/v1/orders").status_code == 200
+    assert flask_cli("apikey", "verify", stdin=key + "\n").returncode == 0
 
     listed = flask_cli("apikey", "list", "--tenant", tenant)
     assert listed.returncode == 0, listed.stderr
@@ -58,6 +65,9 @@ def test_a_revoked_key_answers_401_at_once(base_url):
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert "revoked" in flask_cli("apikey", "list", "--tenant", tenant).stdout
     assert flask_cli("apikey", "revoke", key_id).returncode != 0  # already revoked
+    refused = flask_cli("apikey", "verify", stdin=key + "\n")
+    assert refused.returncode != 0
+    assert "not a valid key" in refused.stderr
 
 
 def test_keys_never_reach_the_logs(api):
