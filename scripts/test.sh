@@ -12,6 +12,12 @@ BIN=$ROOT/.venv/bin
 "$BIN/mypy"
 
 scripts/services.sh start
+# A headless browser for the docs page test (tests/integration/test_docs_page.py).
+if ! command -v chromium >/dev/null; then
+  echo "[test] installing chromium with apt-get" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 # CI leaves nothing behind; locally the servers stay up for the next run.
 if [ "${CI:-}" = true ]; then trap 'scripts/services.sh stop' EXIT; fi
 

@@ -10,7 +10,7 @@ from services import apikeys
 from services.errors import RateLimited, Unauthenticated
 from web.resources import resources
 
-PUBLIC_ENDPOINTS = frozenset({"api.docs.openapi_json", "api.docs.docs_page"})
+PUBLIC_ENDPOINTS = frozenset({"api.docs.openapi_json", "api.docs.docs_page", "api.docs.docs_asset"})
 
 
 def require_api_key() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from models import JobStatus, OrderStatus
-from web import jobs, orders
+from web import docs, jobs, orders
 from web.requests import IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN, MAX_LIMIT, MAX_PAGE
 from web.schemas import (
     CreateOrder,
@@ -193,6 +193,31 @@ def _paths() -> dict[str, Any]:
                 "security": [],
                 "responses": {
                     "200": {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+                },
+            },
+        },
+        "/api/v1/docs/{asset}": {
+            "get": {
+                "operationId": "getDocsAsset",
+                "summary": "A file of the docs page (Swagger UI, served by the API itself)",
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "asset",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": [*docs.ASSETS]},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "A stylesheet or a script",
+                        "content": {
+                            "text/css": {"schema": {"type": "string"}},
+                            "text/javascript": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "404": {"$ref": "#/components/responses/Problem404"},
                 },
             },
         },
