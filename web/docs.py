@@ -11,22 +11,17 @@ from swagger_ui_bundle import swagger_ui_path
 
 from services.errors import NotFound
 from web import openapi
+from web.docs_assets import INIT_SCRIPT_NAME, SWAGGER_UI_FILES
 
 bp = Blueprint("docs", __name__)
 
-# Swagger UI's files come from a pinned Python package (swagger-ui-bundle-v2)
-# and are served by the API itself: the page works offline and loads no
-# third-party script. Only these files are served from its folder.
-SWAGGER_UI_FILES = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript"}
-# Our start-up script is a file too, not inline, so the page's CSP can forbid
-# inline scripts. The validator badge would call validator.swagger.io: off.
+# Our start-up script is a file (docs_assets.INIT_SCRIPT_NAME), not inline, so
+# the page's CSP can forbid inline scripts. The validator badge would call
+# validator.swagger.io: off.
 _INIT_SCRIPT = """window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui", validatorUrl: null});
 });
 """
-INIT_SCRIPT_NAME = "orderly-docs.js"
-ASSETS = (*SWAGGER_UI_FILES, INIT_SCRIPT_NAME)
-
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>

@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from models import JobStatus, OrderStatus
-from web import docs, jobs, orders
+from web import jobs, orders
+from web.docs_assets import ASSETS
 from web.requests import IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN, MAX_LIMIT, MAX_PAGE
 from web.schemas import (
     CreateOrder,
@@ -206,7 +207,7 @@ def _paths() -> dict[str, Any]:
                         "name": "asset",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "enum": [*docs.ASSETS]},
+                        "schema": {"type": "string", "enum": [*ASSETS]},
                     }
                 ],
                 "responses": {
