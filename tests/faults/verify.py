@@ -13,15 +13,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from celeryconfig import COMMANDS_QUEUE
 from config import Settings
 from models import FINISHED, IdempotencyKey, Job, Order, OrderEvent
 from services.cache import OrderCache
 from services.redis_client import make_redis
+from tests.faults.harness import VHOST
 from tests.faults.load import Load
 from tests.integration import invariants
+from tests.integration.servers import services
 from tests.integration.stack import LOGS
 
 DRAIN_SECONDS = 60  # I5: everything accepted is finished this long after the last fault heals
+# Then leftover messages (no-op redeliveries, retries waiting out their
+# backoff, at most a minute) must be gone before the invariants are checked.
+IDLE_QUEUE_SECONDS = 90
 
 
 @dataclass
@@ -40,6 +46,7 @@ class Report:
     healed_after_seconds: float  # from the first command to the end of the last fault
     load_seconds: float  # from the first command to the last
     drain_seconds: float  # from the last command (every fault healed) to the last job finished
+    idle_after_seconds: float | None  # from then to no message left in the broker (None: never)
     read_p99_ms: float
     read_max_ms: float
     problems: list[str] = field(default_factory=list)
@@ -63,6 +70,26 @@ def drain(session_factory: sessionmaker[Session], tenant_ids: list[uuid.UUID], q
         time.sleep(0.25)
 
 
+def wait_for_idle_queue(timeout: float = IDLE_QUEUE_SECONDS) -> float | None:
+    """Wait until no command message is queued or held unacknowledged by a
+    worker. Jobs can all look finished while a redelivery or a retry waits in
+    the broker; checking the invariants before it runs would miss what it does.
+    Returns the seconds waited, or None when the queue never went idle."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        listing = services(
+            "rabbitmqctl", "list_queues", "-p", VHOST, "name", "messages_ready", "messages_unacknowledged",
+            "--no-table-headers", "--quiet",
+        )  # fmt: skip
+        counts = {line.split()[0]: line.split()[1:] for line in listing.splitlines() if line.strip()}
+        if counts.get(COMMANDS_QUEUE) == ["0", "0"]:
+            return time.monotonic() - started
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.5)
+
+
 def verify(
     scenario: str,
     load: Load,
@@ -74,6 +101,9 @@ def verify(
 ) -> Report:
     drain_seconds = drain(session_factory, tenant_ids, quiet_since)
     problems = list(load.unexpected)
+    idle_after_seconds = wait_for_idle_queue()
+    if idle_after_seconds is None:
+        problems.append(f"messages still queued or unacknowledged {IDLE_QUEUE_SECONDS} s after the drain")
     accepted = load.accepted_job_ids()
     with session_factory() as session:
         jobs = {str(j.id): j for j in session.scalars(select(Job).where(Job.tenant_id.in_(tenant_ids)))}
@@ -118,6 +148,7 @@ def verify(
         healed_after_seconds=round(healed_after_seconds, 1),
         load_seconds=round(quiet_since - load.started, 1),
         drain_seconds=round(drain_seconds, 1),
+        idle_after_seconds=None if idle_after_seconds is None else round(idle_after_seconds, 1),
         read_p99_ms=round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
         read_max_ms=round(latencies[-1] * 1000, 1),
         problems=problems[:50],
