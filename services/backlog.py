@@ -46,11 +46,13 @@ return 1
 class TenantBacklog:
     SEED_LIFETIME_MS = 1000
 
-    def __init__(self, client: redis.Redis, cap: int, prefix: str = "orderly:backlog:") -> None:
+    def __init__(
+        self, client: redis.Redis, cap: int, prefix: str = "orderly:backlog:", guard: FailFast | None = None
+    ) -> None:
         self.cap = cap
         self._prefix = prefix
         self._admit = client.register_script(_ADMIT)
-        self._redis = FailFast("tenant backlog count")
+        self._redis = guard or FailFast("tenant backlog count")
 
     def admit(self, tenant_id: uuid.UUID, count_in_database: Callable[[], int]) -> bool:
         """Count one more unfinished job for the tenant, unless it is at its cap.

@@ -53,13 +53,15 @@ class OrderCache:
     # Longer than any reader can sit between its database read and its fill.
     TOMBSTONE_TTL_SECONDS = 60
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int, prefix: str = "orderly:order:") -> None:
+    def __init__(
+        self, client: redis.Redis, ttl_seconds: int, prefix: str = "orderly:order:", guard: FailFast | None = None
+    ) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self._prefix = prefix
         self._fill = client.register_script(_FILL)
         self._invalidate = client.register_script(_INVALIDATE)
-        self._redis = FailFast("cache")
+        self._redis = guard or FailFast("cache")
 
     def key(self, order_id: uuid.UUID) -> str:
         return f"{self._prefix}{order_id}"

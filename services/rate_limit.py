@@ -23,7 +23,7 @@ from services.redis_client import FailFast
 
 
 class KeyRateLimiter:
-    def __init__(self, redis_url: str, rate: str) -> None:
+    def __init__(self, redis_url: str, rate: str, guard: FailFast | None = None) -> None:
         """`rate` in the limits notation, e.g. "600/minute"."""
         self._item = parse(rate)
         storage = RedisStorage(
@@ -34,7 +34,7 @@ class KeyRateLimiter:
             socket_connect_timeout=0.25,
         )
         self._limiter = SlidingWindowCounterRateLimiter(storage)
-        self._redis = FailFast("rate limiter")
+        self._redis = guard or FailFast("rate limiter")
 
     def retry_after(self, key_id: str) -> int | None:
         """Count one request for the key: None if allowed, else the seconds to wait."""

@@ -28,7 +28,9 @@ def make_redis(url: str) -> redis.Redis:
 
 
 class FailFast:
-    """Remembers a recent Redis failure for one user of Redis (`purpose`)."""
+    """Remembers a recent Redis failure for the users of Redis that share it
+    (`purpose` names them in the log). One guard per process and server means
+    a hung Redis costs one timeout in all, not one per user."""
 
     SKIP_SECONDS = 5.0
 

@@ -16,7 +16,7 @@ from services.backlog import TenantBacklog
 from services.cache import OrderCache
 from services.orders import Enqueue
 from services.rate_limit import KeyRateLimiter
-from services.redis_client import make_redis
+from services.redis_client import FailFast, make_redis
 from services.unit_of_work import UnitOfWork
 
 
@@ -38,15 +38,18 @@ class Resources:
 def build(settings: Settings) -> Resources:
     engine = make_engine(settings.database_url, application_name="orderly-api")
     client = make_redis(settings.redis_url)
+    # The cache, the rate limiter and the tenant count share one Redis: once it
+    # fails, all three skip it for a while.
+    redis_guard = FailFast("cache, rate limiter and tenant count")
     return Resources(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
         redis=client,
-        cache=OrderCache(client, settings.cache_ttl_seconds),
+        cache=OrderCache(client, settings.cache_ttl_seconds, guard=redis_guard),
         enqueue=_publish_job,
-        rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key),
-        backlog=TenantBacklog(client, settings.tenant_max_unfinished_jobs),
+        rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key, guard=redis_guard),
+        backlog=TenantBacklog(client, settings.tenant_max_unfinished_jobs, guard=redis_guard),
     )
 
 

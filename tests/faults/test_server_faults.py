@@ -74,5 +74,7 @@ def test_redis_killed_then_hung_reads_stay_fast(scenario):
             os.kill(_redis_pid(), signal.SIGCONT)
 
     report = scenario.run("Redis SIGKILLed and restarted, then SIGSTOPped 5 s", break_the_cache)
-    # Reads fall back to PostgreSQL: one short Redis timeout, never a stall.
-    assert report.read_max_ms < 2000, report
+    # Reads fall back to PostgreSQL: one short Redis timeout per API process
+    # (its users share one guard), never a stall. Separate guards for the
+    # cache, the rate limiter and the tenant count made it 1.3 s.
+    assert report.read_max_ms < 1000, report
