@@ -82,7 +82,7 @@ def wait_for_idle_queue(timeout: float = IDLE_QUEUE_SECONDS) -> float | None:
             "rabbitmqctl", "list_queues", "-p", VHOST, "name", "messages_ready", "messages_unacknowledged",
             "--no-table-headers", "--quiet",
         )  # fmt: skip
-        counts = {line.split()[0]: line.split()[1:] for line in listing.splitlines() if line.strip()}
+        counts = {name: rest for name, *rest in (line.split() for line in listing.splitlines() if line.strip())}
         if counts.get(COMMANDS_QUEUE) == ["0", "0"]:
             return time.monotonic() - started
         if time.monotonic() > deadline:

@@ -12,12 +12,8 @@ import pytest
 import requests
 
 
-def _page(base_url: str) -> requests.Response:
-    return requests.get(f"{base_url}/api/v1/docs", timeout=10)  # no API key: the docs are public
-
-
 def test_the_docs_page_loads_only_same_origin_files(base_url):
-    page = _page(base_url)
+    page = requests.get(f"{base_url}/api/v1/docs", timeout=10)  # no API key: the docs are public
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
     policy = page.headers["Content-Security-Policy"]
