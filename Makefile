@@ -35,4 +35,4 @@ services-status:
 
 bench: $(BIN)/.installed  ## Throughput and latency of the pipeline on this machine
 	scripts/services.sh start
-	ORDERLY_TESTING=1 $(BIN)/python scripts/bench.py
+	ORDERLY_TESTING=1 $(BIN)/python -m bench.run $(BENCH_ARGS)

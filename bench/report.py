@@ -1,0 +1,126 @@
+"""The benchmark's table (medians, min-max, ratios to the floors) and chart."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+# (phase, system, figure, label, floor as (phase, system, figure) or None)
+LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
+    ("flask_json", "bare", "ok_per_s", "bare Flask JSON, req/s", None),
+    ("celery_noop", "bare", "tasks_per_s", "bare Celery no-op, tasks/s", None),
+    ("post", "bare", "accepted_per_s", "bare pipeline POST: accepted/s", None),
+    ("post", "bare", "completed_per_s", "bare pipeline POST: completed/s", None),
+    ("poll", "bare", "client_completed_per_s", "bare pipeline POST+poll: completed/s", None),
+    ("lifecycle", "bare", "client_completed_per_s", "bare pipeline lifecycle: commands/s", None),
+    ("post", "orderly", "accepted_per_s", "POST only: accepted/s", ("post", "bare", "accepted_per_s")),
+    ("post", "orderly", "completed_per_s", "POST only: completed/s", ("post", "bare", "completed_per_s")),
+    ("post", "orderly", "completed_per_s", "  of the Celery no-op", ("celery_noop", "bare", "tasks_per_s")),
+    ("poll", "orderly", "client_completed_per_s", "POST+poll: completed/s", ("poll", "bare", "client_completed_per_s")),
+    ("poll", "orderly", "polls_per_command", "POST+poll: polls per command", ("poll", "bare", "polls_per_command")),
+    ("lifecycle", "orderly", "client_completed_per_s", "lifecycle: commands/s",
+     ("lifecycle", "bare", "client_completed_per_s")),
+    ("post", "orderly", "p50_us", "POST latency p50 (us, saturated)", ("post", "bare", "p50_us")),
+    ("post", "orderly", "p99_us", "POST latency p99 (us, saturated)", ("post", "bare", "p99_us")),
+    ("poll", "orderly", "finish_p50_ms", "POST+poll: accepted->finished p50 ms", ("poll", "bare", "finish_p50_ms")),
+    ("poll", "orderly", "finish_p99_ms", "POST+poll: accepted->finished p99 ms", ("poll", "bare", "finish_p99_ms")),
+    ("get_order", "orderly", "ok_per_s", "GET order (warm cache), req/s", ("flask_json", "bare", "ok_per_s")),
+    ("get_order", "orderly", "p99_us", "GET order p99 (us)", ("flask_json", "bare", "p99_us")),
+    ("get_job", "orderly", "ok_per_s", "GET job (poll), req/s", ("flask_json", "bare", "ok_per_s")),
+    ("get_job", "orderly", "ok_per_s", "  of the bare pipeline's GET job", ("get_job", "bare", "ok_per_s")),
+]  # fmt: skip
+
+CPU_PHASES = [("post", "bare"), ("post", "orderly"), ("poll", "bare"), ("poll", "orderly")]
+
+
+def _values(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[float]]:
+    values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, int | float) and name != "repeat":
+                values[(row.get("phase", ""), row.get("system", ""), name)].append(float(value))
+    return values
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def _spread(values: list[float]) -> str:
+    return f"{_fmt(statistics.median(values))} ({_fmt(min(values))}-{_fmt(max(values))})"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    values = _values(rows)
+    lines = ["| figure | median (min-max) | floor median (min-max) | ratio |", "| --- | --- | --- | --- |"]
+    for phase, system, figure, label, floor in LINES:
+        mine = values.get((phase, system, figure))
+        if not mine:
+            continue
+        floor_values = values.get(floor) if floor else None
+        ratio = ""
+        if floor_values and statistics.median(floor_values):
+            ratio = f"{statistics.median(mine) / statistics.median(floor_values):.2f}"
+        floor_text = _spread(floor_values) if floor_values else ""
+        lines.append(f"| {label} | {_spread(mine)} | {floor_text} | {ratio} |")
+    lines += ["", "CPU, share of one core (median of the rounds); machine = share of both cores busy:", ""]
+    for phase, system in CPU_PHASES:
+        shares: dict[str, list[float]] = defaultdict(list)
+        for row in rows:
+            if row.get("phase") == phase and row.get("system") == system:
+                for group, share in row["cpu"].items():
+                    shares[group].append(share)
+        busy = {g: statistics.median(s) for g, s in shares.items() if statistics.median(s) >= 0.01}
+        lines.append(f"- {phase} {system}: " + ", ".join(f"{g} {s:.2f}" for g, s in sorted(busy.items())))
+    rss = next((row for row in rows if row.get("phase") == "rss_mib"), None)
+    if rss:
+        lines += ["", "RSS MiB before -> after the rounds: "
+                  + ", ".join(f"{g} {rss['before'][g]} -> {rss['after'].get(g)}" for g in rss["before"])]  # fmt: skip
+    return "\n".join(lines)
+
+
+def one_line(figures: dict[str, Any]) -> str:
+    keys = ("accepted_per_s", "completed_per_s", "client_completed_per_s", "ok_per_s", "tasks_per_s", "p99_us")
+    return "  ".join(f"{k} {_fmt(figures[k])}" for k in keys if k in figures) + (
+        f"  unexpected {figures['unexpected']}" if figures.get("unexpected") else ""
+    )
+
+
+def chart(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Throughput beside the floors and latency percentiles; None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    values = _values(rows)
+    bars = [
+        ("POST accepted", "post", "accepted_per_s"),
+        ("POST completed", "post", "completed_per_s"),
+        ("POST+poll completed", "poll", "client_completed_per_s"),
+        ("lifecycle commands", "lifecycle", "client_completed_per_s"),
+    ]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.38
+    for offset, system in ((-width / 2, "bare"), (width / 2, "orderly")):
+        medians = [statistics.median(values.get((p, system, f), [0])) for _, p, f in bars]
+        left.bar([i + offset for i in range(len(bars))], medians, width, label=system)
+    left.set_xticks(range(len(bars)), [b[0] for b in bars], rotation=15)
+    left.set_ylabel("per second (median)")
+    left.set_title("Throughput: Orderly beside the bare pipeline")
+    left.legend()
+    percentiles = ("finish_p50_ms", "finish_p95_ms", "finish_p99_ms")
+    for offset, system in ((-width / 2, "bare"), (width / 2, "orderly")):
+        medians = [statistics.median(values.get(("poll", system, p), [0])) for p in percentiles]
+        right.bar([i + offset for i in range(3)], medians, width, label=system)
+    right.set_xticks(range(3), ["p50", "p95", "p99"])
+    right.set_ylabel("ms, accepted -> finished (POST+poll)")
+    right.set_title("Completion latency")
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path

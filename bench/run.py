@@ -1,0 +1,263 @@
+"""`make bench`: Orderly beside its floors, measured in one run on this machine.
+
+Floors, measured in the same run: a bare Flask JSON endpoint, a bare Celery
+no-op task (publish and consume together), and the bare pipeline (bench/bare:
+insert a job and publish; a worker doing one compare-and-set, the job update
+and a cache DEL). Every Orderly figure is printed as a ratio to its floor.
+
+Phases (wrk with bench/lua/pipeline.lua, one connection per thread), each run
+--repeats times, interleaved so drift hits every system alike:
+  post       closed-loop POST creates; accepted/s (202 only), then the backlog
+             drained: completed/s from the first accept to the last finish
+  poll       POST a create then poll its job back to back; completed/s
+  lifecycle  create, pay, ship, deliver one order, polling each job
+  get_order  warm-cache GET of one order;  get_job  GET of a finished job
+
+Raw figures go to .local/bench/<time>/results.jsonl with the table and a chart.
+Usage: ORDERLY_TESTING=1 .venv/bin/python -m bench.run [--seconds S] [--repeats R] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+os.environ["ORDERLY_TESTING"] = "1"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+import config  # noqa: E402
+from bench import report, stacks  # noqa: E402
+from bench.processes import CpuSample, rss_mib  # noqa: E402
+from models.db import make_engine, make_session_factory  # noqa: E402
+from services import apikeys  # noqa: E402
+
+LUA = Path(__file__).with_name("lua") / "pipeline.lua"
+CONNECTIONS = 16
+DRAIN_TIMEOUT = 300.0
+PORTS = (("ORDERLY_BENCH_PORT", "18200"), ("ORDERLY_BENCH_FLOWER_PORT", "18255"))
+
+
+class Bench:
+    def __init__(self, seconds: int, out: Path) -> None:
+        self.seconds = seconds
+        self.out = out
+        self.rows: list[dict[str, Any]] = []
+        self.engine = sa.create_engine(config.current().database_url)
+        self.orderly: stacks.Stack
+        self.bare: stacks.Stack
+        self.key = ""
+        self.tenant_id: uuid.UUID
+
+    # ---------------------------------------------------------------- set-up
+    def start(self) -> None:
+        self.bare = stacks.start_bare(int(os.environ.get("ORDERLY_BENCH_BARE_PORT", "18201")))
+        self.orderly = stacks.start_orderly(
+            int(os.environ.get("ORDERLY_BENCH_PORT", "18200")),
+            int(os.environ.get("ORDERLY_BENCH_FLOWER_PORT", "18255")),
+        )
+        factory = make_session_factory(make_engine(config.current().database_url))
+        with factory() as session:
+            issued = apikeys.create_key(session, f"bench-{uuid.uuid4().hex[:8]}")
+            session.commit()
+        self.key, self.tenant_id = issued.plaintext, issued.tenant_id
+        self.groups = {**self.bare.pids(), **self.orderly.pids(), **stacks.server_pids()}
+
+    def stop(self) -> None:
+        for running in (getattr(self, "orderly", None), getattr(self, "bare", None)):
+            if running is not None:
+                running.stop()
+
+    # ---------------------------------------------------------------- tools
+    def wrk(self, url: str, mode: str, target: str, seconds: int, path: str = "/") -> dict[str, Any]:
+        env = {**os.environ, "BENCH_MODE": mode, "BENCH_TARGET": target, "BENCH_PATH": path}
+        if target == "orderly":
+            env["BENCH_KEY"] = self.key
+        command = ["wrk", f"-t{CONNECTIONS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(LUA), url + path]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True)
+        line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no figures:\n{result.stdout}\n{result.stderr}")
+        figures: dict[str, Any] = json.loads(line[len("BENCH ") :])
+        figures["seconds"] = figures["duration_us"] / 1e6
+        return figures
+
+    def measured(self, phase: str, system: str, run: Callable[[], dict[str, Any]], repeat: int) -> None:
+        sample = CpuSample(self.groups)
+        sample.start()
+        figures = run()
+        figures["cpu"] = sample.stop()
+        figures.update(phase=phase, system=system, repeat=repeat)
+        self.rows.append(figures)
+        with (self.out / "results.jsonl").open("a") as raw:
+            raw.write(json.dumps(figures) + "\n")
+        print(f"  {phase:<10} {system:<8} #{repeat}: {report.one_line(figures)}", flush=True)
+
+    def _jobs_query(self, system: str) -> str:
+        if system == "bare":
+            return "FROM bare_jobs WHERE created_at >= :since"
+        return f"FROM jobs WHERE tenant_id = '{self.tenant_id}' AND created_at >= :since"
+
+    def drain(self, system: str, since: datetime) -> dict[str, Any]:
+        """Wait until every job created since `since` finished; the completion
+        figures from the database's own timestamps."""
+        where = self._jobs_query(system)
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        with self.engine.connect() as conn:
+            while time.monotonic() < deadline:
+                left = conn.execute(
+                    sa.text(f"SELECT count(*) {where} AND status IN ('queued', 'running')"), {"since": since}
+                ).scalar_one()
+                conn.rollback()
+                if not left:
+                    break
+                time.sleep(0.2)
+            else:
+                raise RuntimeError(f"{system}: {left} jobs unfinished after {DRAIN_TIMEOUT}s")
+            row = conn.execute(
+                sa.text(
+                    "SELECT count(*), count(*) FILTER (WHERE status = 'succeeded'), "
+                    "extract(epoch FROM max(finished_at) - min(created_at)), "
+                    "percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP "
+                    f"(ORDER BY extract(epoch FROM finished_at - created_at)) {where}"
+                ),
+                {"since": since},
+            ).one()
+        count, succeeded, span, percentiles = row
+        return {
+            "jobs": count,
+            "jobs_succeeded": succeeded,
+            "completed_per_s": count / float(span) if span else 0.0,
+            "finish_p50_ms": 1000 * percentiles[0] if percentiles else None,
+            "finish_p95_ms": 1000 * percentiles[1] if percentiles else None,
+            "finish_p99_ms": 1000 * percentiles[2] if percentiles else None,
+        }
+
+    def pipeline_phase(self, system: str, mode: str) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            stack = self.bare if system == "bare" else self.orderly
+            since = datetime.now(UTC)
+            figures = self.wrk(stack.url, mode, system, self.seconds)
+            figures["accepted_per_s"] = figures["accepted"] / figures["seconds"]
+            if mode != "post":
+                figures["client_completed_per_s"] = figures["completed"] / figures["seconds"]
+                figures["polls_per_command"] = figures["polls"] / max(1, figures["completed"])
+            figures.update(self.drain(system, since))
+            return figures
+
+        return run
+
+    def get_phase(self, url: str, target: str, path: str) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            figures = self.wrk(url, "get", target, self.seconds, path)
+            figures["ok_per_s"] = figures["accepted"] / figures["seconds"]
+            return figures
+
+        return run
+
+    def noop_phase(self, count: int) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            env = stacks.bare_env()
+            result = subprocess.run(
+                [sys.executable, "-m", "bench.noop", str(count)], cwd=ROOT, env=env,
+                capture_output=True, text=True, timeout=300, check=True,
+            )  # fmt: skip
+            return json.loads(result.stdout.strip().splitlines()[-1])
+
+        return run
+
+    def warm_targets(self) -> tuple[str, str]:
+        """An order in the cache and a finished job, for the read phases."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {self.key}"
+        order = {"currency": "USD", "items": [{"sku": "B-1", "quantity": 1, "unit_price_cents": 999}]}
+        job = session.post(f"{self.orderly.url}/api/v1/orders", json=order, timeout=10).json()
+        deadline = time.monotonic() + 30
+        while session.get(f"{self.orderly.url}/api/v1/jobs/{job['id']}", timeout=10).json()["status"] != "succeeded":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the warm-up order was not created in 30 s")
+            time.sleep(0.05)
+        session.get(f"{self.orderly.url}/api/v1/orders/{job['order_id']}", timeout=10)  # fills the cache
+        bare_job = requests.post(f"{self.bare.url}/jobs", json={"command": "create"}, timeout=10).json()
+        return f"/api/v1/orders/{job['order_id']}", f"/api/v1/jobs/{job['id']}|/jobs/{bare_job['id']}"
+
+    # ---------------------------------------------------------------- the run
+    def run(self, repeats: int, noop_count: int) -> None:
+        order_path, job_paths = self.warm_targets()
+        orderly_job, bare_job = job_paths.split("|")
+        phases: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
+            ("flask_json", "bare", self.get_phase(self.bare.url, "bare", "/ping")),
+            ("celery_noop", "bare", self.noop_phase(noop_count)),
+            ("post", "bare", self.pipeline_phase("bare", "post")),
+            ("post", "orderly", self.pipeline_phase("orderly", "post")),
+            ("poll", "bare", self.pipeline_phase("bare", "poll")),
+            ("poll", "orderly", self.pipeline_phase("orderly", "poll")),
+            ("lifecycle", "bare", self.pipeline_phase("bare", "lifecycle")),
+            ("lifecycle", "orderly", self.pipeline_phase("orderly", "lifecycle")),
+            ("get_order", "orderly", self.get_phase(self.orderly.url, "orderly", order_path)),
+            ("get_job", "bare", self.get_phase(self.bare.url, "bare", bare_job)),
+            ("get_job", "orderly", self.get_phase(self.orderly.url, "orderly", orderly_job)),
+        ]
+        # Warm-up, not recorded: connection pools, caches, JIT-less Python imports.
+        self.wrk(self.orderly.url, "post", "orderly", 2)
+        self.wrk(self.bare.url, "post", "bare", 2)
+        self.drain("orderly", datetime(2000, 1, 1, tzinfo=UTC))
+        rss_before = self.rss()
+        for repeat in range(1, repeats + 1):
+            print(f"round {repeat} of {repeats}", flush=True)
+            for phase, system, run in phases:
+                self.measured(phase, system, run, repeat)
+        self.rows.append({"phase": "rss_mib", "before": rss_before, "after": self.rss()})
+
+    def rss(self) -> dict[str, float]:
+        from bench.processes import descendants
+
+        return {
+            group: round(sum(rss_mib(pid) for root in roots for pid in descendants(root)), 1)
+            for group, roots in self.groups.items()
+            if group.endswith(("-api", "-worker"))
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured phase")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="one short round: proves the benchmark works")
+    args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.repeats = 1, 1
+    out = ROOT / ".local" / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out.mkdir(parents=True)
+    bench = Bench(args.seconds, out)
+    try:
+        bench.start()
+        print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases; raw in {out}")
+        bench.run(args.repeats, noop_count=500 if args.smoke else 20000)
+    finally:
+        bench.stop()
+    table = report.table(bench.rows)
+    print(table)
+    (out / "table.md").write_text(table + "\n")
+    chart = report.chart(bench.rows, out / "chart.png")
+    if chart:
+        print(f"chart: {chart}")
+    if statistics.median(r.get("unexpected", 0) for r in bench.rows if "unexpected" in r):
+        sys.exit("unexpected answers during the run: see results.jsonl")
+
+
+if __name__ == "__main__":
+    main()

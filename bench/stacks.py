@@ -1,0 +1,137 @@
+"""Start Orderly as `make run` ships it, and the bare pipeline, for the benchmark."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import requests
+import sqlalchemy as sa
+from dotenv import dotenv_values
+
+import config
+from tests.integration import stack
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+# For the run only: a benchmark sends far more than one client may.
+UNLIMITED = {"RATE_LIMIT_PER_KEY": "100000000/minute", "TENANT_MAX_UNFINISHED_JOBS": "100000000"}
+# The relay exactly as shipped (tests/integration/stack.py makes it impatient).
+PRODUCTION_RELAY = {"RELAY_INTERVAL_SECONDS": "1", "RELAY_QUEUED_AFTER_SECONDS": "10"}
+
+
+@dataclass
+class Stack:
+    name: str
+    url: str
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def pids(self) -> dict[str, list[int]]:
+        return {f"{self.name}-{role}": [p.pid] for role, p in self.processes.items()}
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            stack.stop(process)
+
+
+def _log(name: str) -> BinaryIO:
+    """An append-only log file, closed with the process it is given to."""
+    stack.LOGS.mkdir(parents=True, exist_ok=True)
+    return open(stack.LOGS / f"bench-{name}.log", "ab")
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s (logs in {stack.LOGS})")
+
+
+def start_orderly(port: int, flower_port: int) -> Stack:
+    """API, worker, relay and Flower with the settings of `make run` (Procfile)."""
+    orderly = Stack("orderly", f"http://127.0.0.1:{port}")
+    orderly.processes["api"] = stack.start_api(port, workers=int(_gunicorn_setting("workers")), **UNLIMITED)
+    orderly.processes["worker"] = stack.start_worker("bench")
+    orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY)
+    env = stack.process_env()
+    orderly.processes["flower"] = subprocess.Popen(
+        [BIN / "celery", "-A", "workers", "flower", "--address=127.0.0.1", f"--port={flower_port}"],
+        cwd=ROOT, env=env, stdout=_log("flower"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    wait_http(f"{orderly.url}/readyz", orderly.processes["api"])
+    return orderly
+
+
+def _gunicorn_setting(name: str) -> str:
+    settings: dict[str, object] = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)
+    return str(settings[name])
+
+
+def bare_env() -> dict[str, str]:
+    settings = config.Settings.from_env(testing=True)
+    return {
+        **stack.process_env(),
+        "BARE_DATABASE_URL": settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
+        "BARE_REDIS_URL": settings.redis_url,
+        "BARE_BROKER_URL": settings.broker_url,
+    }
+
+
+def create_bare_tables() -> None:
+    """As the schema owner; the app's role gets row rights by default privileges."""
+    from bench.bare.db import SCHEMA
+
+    # The owner's URL from the admin file, never put into the environment the
+    # benchmark's processes inherit.
+    admin = dotenv_values(ROOT / ".local" / "admin.env")
+    engine = sa.create_engine(str(admin["TEST_MIGRATION_DATABASE_URL"]))
+    with engine.begin() as conn:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(sa.text(statement))
+        conn.execute(sa.text("TRUNCATE bare_orders, bare_jobs"))
+    engine.dispose()
+
+
+def start_bare(port: int) -> Stack:
+    """The bare pipeline under the same gunicorn settings as Orderly, and a
+    prefork worker of the same size."""
+    create_bare_tables()
+    bare = Stack("bare", f"http://127.0.0.1:{port}")
+    env = {**bare_env(), "API_HOST": "127.0.0.1", "API_PORT": str(port)}
+    bare.processes["api"] = subprocess.Popen(
+        [BIN / "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", "bench.bare.app:app"],
+        cwd=ROOT, env=env, stdout=_log("bare-api"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    bare.processes["worker"] = subprocess.Popen(
+        [BIN / "celery", "-A", "bench.bare.worker", "worker", "--loglevel", "WARNING", "--concurrency", "2",
+         "-Q", "bare.commands,bare.noop", "--hostname", "bare@bench"],
+        cwd=ROOT, env=env, stdout=_log("bare-worker"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    wait_http(f"{bare.url}/ping", bare.processes["api"])
+    return bare
+
+
+def server_pids() -> dict[str, list[int]]:
+    """PostgreSQL, RabbitMQ and Redis of the local stack (scripts/services.sh)."""
+    local = ROOT / ".local"
+    found: dict[str, list[int]] = {}
+    for name, pidfile in (
+        ("postgresql", local / "postgres" / "data" / "postmaster.pid"),
+        ("rabbitmq", local / "rabbitmq" / "rabbitmq.pid"),
+        ("redis", local / "redis" / "redis.pid"),
+    ):
+        if pidfile.is_file():
+            found[name] = [int(pidfile.read_text().split()[0])]
+    return found
