@@ -1,16 +1,21 @@
-"""gunicorn settings for the API (environment: API_HOST, API_PORT, WEB_CONCURRENCY)."""
+"""gunicorn settings for the API (environment: API_HOST, API_PORT, WEB_CONCURRENCY, WEB_THREADS)."""
 
 import os
 
 bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '8000')}"
-# Sync workers: each request is short and blocking on PostgreSQL; they stay
-# balanced across processes where gthread piles keep-alive connections on one.
-worker_class = "sync"
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# Threaded workers: a request waiting on PostgreSQL, Redis or the broker's
+# publisher confirm leaves its process free for the others (a sync worker sits
+# idle through every wait), and keep-alive connections are kept. One process
+# per core; measured against sync workers in docs/performance.md.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30  # a request stuck longer than this is killed and its worker replaced
 graceful_timeout = 20
 keepalive = 2
-max_requests = 10000  # recycle workers now and then: bounds any slow leak
+# Recycle workers now and then: bounds any slow leak (0 turns it off, as the
+# benchmark does so that a leak shows).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = 1000
 limit_request_line = 8190
 limit_request_fields = 100

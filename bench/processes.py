@@ -12,12 +12,13 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of one process, 0 if it is gone."""
+    """utime + stime of one process and of its reaped children (a recycled
+    gunicorn worker or pool child), 0 if it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return sum(int(x) for x in fields[11:15]) / TICKS
 
 
 def _children() -> dict[int, list[int]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ import sqlalchemy as sa  # noqa: E402
 import config  # noqa: E402
 from bench import report, stacks  # noqa: E402
 from bench.processes import CpuSample, rss_mib  # noqa: E402
+from bench.profile import Profiler  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from services import apikeys  # noqa: E402
 
@@ -52,8 +54,9 @@ PORTS = (("ORDERLY_BENCH_PORT", "18200"), ("ORDERLY_BENCH_FLOWER_PORT", "18255")
 
 
 class Bench:
-    def __init__(self, seconds: int, out: Path) -> None:
+    def __init__(self, seconds: int, out: Path, profile: bool) -> None:
         self.seconds = seconds
+        self.profile = profile
         self.out = out
         self.rows: list[dict[str, Any]] = []
         self.engine = sa.create_engine(config.current().database_url)
@@ -75,6 +78,10 @@ class Bench:
             session.commit()
         self.key, self.tenant_id = issued.plaintext, issued.tenant_id
         self.groups = {**self.bare.pids(), **self.orderly.pids(), **stacks.server_pids()}
+        self.profiler = None
+        if self.profile and Profiler.available():
+            targets = {role: self.orderly.processes[role].pid for role in ("api", "worker")}
+            self.profiler = Profiler(self.out, targets, self.seconds)
 
     def stop(self) -> None:
         for running in (getattr(self, "orderly", None), getattr(self, "bare", None)):
@@ -96,10 +103,24 @@ class Bench:
         return figures
 
     def measured(self, phase: str, system: str, run: Callable[[], dict[str, Any]], repeat: int) -> None:
-        sample = CpuSample(self.groups)
-        sample.start()
-        figures = run()
-        figures["cpu"] = sample.stop()
+        profiler = self.profiler if repeat == 1 and system == "orderly" else None
+        if profiler:
+            profiler.start(phase)
+        # Orderly's Flower and relay work in the background (event handling, a
+        # database round each second); they are paused while a floor is measured.
+        paused = [self.orderly.processes[r] for r in ("flower", "relay")] if system == "bare" else []
+        for process in paused:
+            process.send_signal(signal.SIGSTOP)
+        try:
+            sample = CpuSample(self.groups)
+            sample.start()
+            figures = run()
+            figures["cpu"] = sample.stop()
+        finally:
+            for process in paused:
+                process.send_signal(signal.SIGCONT)
+        if profiler:
+            profiler.stop()
         figures.update(phase=phase, system=system, repeat=repeat)
         self.rows.append(figures)
         with (self.out / "results.jsonl").open("a") as raw:
@@ -236,13 +257,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured phase")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of round 1 (Orderly)")
     parser.add_argument("--smoke", action="store_true", help="one short round: proves the benchmark works")
     args = parser.parse_args()
     if args.smoke:
         args.seconds, args.repeats = 1, 1
     out = ROOT / ".local" / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True)
-    bench = Bench(args.seconds, out)
+    bench = Bench(args.seconds, out, args.profile)
     try:
         bench.start()
         print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases; raw in {out}")

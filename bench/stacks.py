@@ -21,6 +21,9 @@ BIN = Path(sys.executable).parent
 
 # For the run only: a benchmark sends far more than one client may.
 UNLIMITED = {"RATE_LIMIT_PER_KEY": "100000000/minute", "TENANT_MAX_UNFINISHED_JOBS": "100000000"}
+# No recycling of API processes during the run, so that a leak shows in RSS
+# and CPU is not lost with a recycled process.
+NO_RECYCLING = {"GUNICORN_MAX_REQUESTS": "0"}
 # The relay exactly as shipped (tests/integration/stack.py makes it impatient).
 PRODUCTION_RELAY = {"RELAY_INTERVAL_SECONDS": "1", "RELAY_QUEUED_AFTER_SECONDS": "10"}
 
@@ -60,7 +63,9 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
 def start_orderly(port: int, flower_port: int) -> Stack:
     """API, worker, relay and Flower with the settings of `make run` (Procfile)."""
     orderly = Stack("orderly", f"http://127.0.0.1:{port}")
-    orderly.processes["api"] = stack.start_api(port, workers=int(_gunicorn_setting("workers")), **UNLIMITED)
+    orderly.processes["api"] = stack.start_api(
+        port, workers=int(_gunicorn_setting("workers")), **UNLIMITED, **NO_RECYCLING
+    )
     orderly.processes["worker"] = stack.start_worker("bench")
     orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY)
     env = stack.process_env()
@@ -109,7 +114,7 @@ def start_bare(port: int) -> Stack:
     prefork worker of the same size."""
     create_bare_tables()
     bare = Stack("bare", f"http://127.0.0.1:{port}")
-    env = {**bare_env(), "API_HOST": "127.0.0.1", "API_PORT": str(port)}
+    env = {**bare_env(), **NO_RECYCLING, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
     bare.processes["api"] = subprocess.Popen(
         [BIN / "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", "bench.bare.app:app"],
         cwd=ROOT, env=env, stdout=_log("bare-api"), stderr=subprocess.STDOUT,

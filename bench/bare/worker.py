@@ -33,7 +33,8 @@ def apply(job_id: str) -> None:
             (order_id, NEXT[command], version),
         )
         conn.execute("UPDATE bare_jobs SET status = 'succeeded', finished_at = now() WHERE id = %s", (job_id,))
-    db.redis_client().delete(f"bare:order:{order_id}")
+    # The app's Redis user may only touch orderly:* keys.
+    db.redis_client().delete(f"orderly:bare:order:{order_id}")
 
 
 @app.task(name="bare.noop")
