@@ -15,10 +15,8 @@ from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models.base import utcnow
-from models.job import FINISHED, IdempotencyKey, Job, JobStatus
+from models.job import IdempotencyKey, Job, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
-from models.status import Command, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -34,69 +32,6 @@ def get_live_order(session: Session, tenant_id: uuid.UUID, order_id: uuid.UUID) 
     return session.scalar(
         select(Order).where(Order.id == order_id, Order.tenant_id == tenant_id, Order.deleted_at.is_(None))
     )
-
-
-def insert_order(session: Session, job: Job, total_cents: int) -> Order:
-    payload = job.payload or {}
-    now = utcnow()
-    order = Order(
-        id=job.order_id,
-        tenant_id=job.tenant_id,
-        status=OrderStatus.PENDING,
-        version=1,
-        currency=payload["currency"],
-        items=payload["items"],
-        total_cents=total_cents,
-        customer_ref=payload.get("customer_ref"),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(order)
-    session.flush()
-    return order
-
-
-def compare_and_set_status(session: Session, order: Order, new_status: OrderStatus) -> int | None:
-    """Move the order to `new_status` if nobody changed it since it was read.
-
-    The optimistic lock: `UPDATE ... WHERE id = :id AND version = :v`. Returns the
-    new version, or None when another writer won (0 rows matched).
-    """
-    now = utcnow()
-    values: dict[str, Any] = {"status": new_status, "version": order.version + 1, "updated_at": now}
-    if new_status is OrderStatus.DELETED:
-        values["deleted_at"] = now
-    return session.scalar(
-        update(Order)
-        .where(Order.id == order.id, Order.version == order.version)
-        .values(**values)
-        .returning(Order.version)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def record_event(
-    session: Session,
-    *,
-    order_id: uuid.UUID,
-    version: int,
-    command: Command,
-    from_status: str | None,
-    to_status: OrderStatus,
-    job_id: uuid.UUID,
-) -> None:
-    session.add(
-        OrderEvent(
-            order_id=order_id,
-            version=version,
-            command=command,
-            from_status=from_status,
-            to_status=to_status,
-            job_id=job_id,
-            created_at=utcnow(),
-        )
-    )
-    session.flush()
 
 
 def list_events(session: Session, order_id: uuid.UUID) -> list[OrderEvent]:
@@ -122,27 +57,6 @@ def list_jobs(session: Session, tenant_id: uuid.UUID, page: Page, status: str | 
     if status:
         where.append(Job.status == status)
     return _paginate(session, Job, where, page)
-
-
-def lock_job(session: Session, job_id: uuid.UUID) -> Job | None:
-    """Lock the job row for this transaction: two deliveries of one job serialize here."""
-    return session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-
-
-def mark_job_running(session: Session, job_id: uuid.UUID) -> Job | None:
-    """Count an attempt on an unfinished job; None when it is finished or unknown."""
-    return session.scalar(
-        update(Job)
-        .where(Job.id == job_id, Job.status.not_in(FINISHED))
-        .values(
-            status=JobStatus.RUNNING,
-            attempts=Job.attempts + 1,
-            started_at=func.coalesce(Job.started_at, func.now()),
-            last_attempt_at=func.now(),
-        )
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def count_unfinished_jobs(session: Session, tenant_id: uuid.UUID) -> int:
@@ -238,13 +152,6 @@ def withdraw_queued_job(session: Session, job: Job, idempotency_key: str | None)
             )
         )
     return deleted is not None
-
-
-def finish_job(session: Session, job: Job, *, error: dict[str, str] | None = None) -> None:
-    job.status = JobStatus.FAILED if error else JobStatus.SUCCEEDED
-    job.error = error
-    job.finished_at = utcnow()
-    session.flush()
 
 
 # ---------------------------------------------------------------- cache invalidations

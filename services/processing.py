@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import FINISHED, Command, InvalidTransition, Job, OrderStatus, next_status
+from models import Command, InvalidTransition, Job, OrderStatus, applying, next_status
 from models import repository as repo
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
@@ -61,22 +61,21 @@ def apply_job(
     invalidate: Invalidate,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """Apply one job exactly once; safe to call again for the same job."""
-    with UnitOfWork(session_factory) as uow:
-        started = repo.mark_job_running(uow.session, job_id)
-        uow.commit()
-    if started is None:
-        return Outcome(job_id, "skipped")
+    """Apply one job exactly once; safe to call again for the same job.
 
+    One transaction per attempt: start (lock) the job, read the order, write
+    the change with its event and the job's result, commit. A job is never
+    seen `running` by others: it goes from queued to its outcome at the commit.
+    """
     for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
         with UnitOfWork(session_factory) as uow:
-            job = repo.lock_job(uow.session, job_id)
-            if job is None or job.status in FINISHED:
+            job = applying.start_job(uow.session, job_id)
+            if job is None:
                 return Outcome(job_id, "skipped")
             try:
                 new_version = _apply(uow.session, job)
             except _Failure as failure:
-                repo.finish_job(uow.session, job, error=failure.error)
+                applying.fail_job(uow.session, job.id, failure.error)
                 uow.commit()
                 return Outcome(job_id, "failed", failure.error["code"])
             except _VersionConflict:
@@ -85,7 +84,7 @@ def apply_job(
                         "code": "version_conflict",
                         "detail": f"order changed after version {job.expected_version}",
                     }
-                    repo.finish_job(uow.session, job, error=error)
+                    applying.fail_job(uow.session, job.id, error)
                     uow.commit()
                     return Outcome(job_id, "failed", "version_conflict")
                 uow.session.rollback()
@@ -93,7 +92,6 @@ def apply_job(
                 # Full jitter, capped: competing workers spread out instead of colliding again.
                 sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
                 continue
-            repo.finish_job(uow.session, job)
             if not invalidate(job.order_id, new_version):
                 repo.record_pending_invalidation(uow.session, job.order_id, new_version)
             fault_point("apply.before_commit")
@@ -108,17 +106,15 @@ def apply_job(
 def fail_job(session_factory: sessionmaker[Session], job_id: uuid.UUID, code: str, detail: str) -> None:
     """Give up on an unfinished job with a reason (used after the last retry)."""
     with UnitOfWork(session_factory) as uow:
-        job = repo.lock_job(uow.session, job_id)
-        if job is not None and job.status not in FINISHED:
-            repo.finish_job(uow.session, job, error={"code": code, "detail": detail})
-            uow.commit()
+        applying.fail_job(uow.session, job_id, {"code": code, "detail": detail})
+        uow.commit()
 
 
 def _apply(session: Session, job: Job) -> int:
-    """Apply `job` in the caller's transaction; return the order's new version."""
+    """Apply `job` in the caller's transaction, finishing it; return the order's new version."""
     command = Command(job.command)
     if command is Command.CREATE:
-        return _create(session, job)
+        return applying.apply_create(session, job, order_total_cents((job.payload or {})["items"]))
 
     order = repo.get_live_order(session, job.tenant_id, job.order_id)
     if order is None:
@@ -129,36 +125,11 @@ def _apply(session: Session, job: Job) -> int:
         new_status = next_status(OrderStatus(order.status), command)
     except InvalidTransition as exc:
         raise _Failure("invalid_transition", str(exc)) from None
-    new_version = repo.compare_and_set_status(session, order, new_status)
+    new_version = applying.apply_transition(session, job, order, new_status)
     if new_version is None:
         raise _VersionConflict()
-    repo.record_event(
-        session,
-        order_id=order.id,
-        version=new_version,
-        command=command,
-        from_status=order.status,
-        to_status=new_status,
-        job_id=job.id,
-    )
     return new_version
 
 
 def order_total_cents(items: list[dict[str, Any]]) -> int:
     return sum(item["quantity"] * item["unit_price_cents"] for item in items)
-
-
-def _create(session: Session, job: Job) -> int:
-    """Insert the order a create job carries, at version 1, with its first event."""
-    items = (job.payload or {})["items"]
-    created = repo.insert_order(session, job, order_total_cents(items))
-    repo.record_event(
-        session,
-        order_id=created.id,
-        version=1,
-        command=Command.CREATE,
-        from_status=None,
-        to_status=OrderStatus.PENDING,
-        job_id=job.id,
-    )
-    return 1

@@ -6,8 +6,11 @@ import signal
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 import requests
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from services import apikeys
 from tests.faults.harness import FaultStack, wait_until
@@ -36,7 +39,19 @@ def test_sigterm_finishes_the_job_in_flight_before_exiting(fault_stack, session_
     def job_status() -> str:
         return str(http.get(f"{fault_stack.url}/api/v1/jobs/{job['id']}", timeout=10).json()["status"])
 
-    assert wait_until(lambda: job_status() == "running", timeout=20)
+    def worker_holds_the_job() -> bool:
+        """The worker's transaction has the job's row locked (it is applying it)."""
+        with session_factory() as session:
+            try:
+                session.execute(text("SELECT 1 FROM jobs WHERE id = :id FOR UPDATE NOWAIT"), {"id": job["id"]})
+            except OperationalError as error:
+                return isinstance(error.orig, psycopg.errors.LockNotAvailable)
+            finally:
+                session.rollback()
+        return False
+
+    assert wait_until(worker_holds_the_job, timeout=20)
+    assert job_status() == "queued"  # in flight, not yet committed
     worker = fault_stack.workers[0]
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from models import Command, OrderStatus
+from models import Command, OrderStatus, applying
 from models import repository as repo
 from services import orders, processing
 from services.unit_of_work import UnitOfWork
@@ -16,14 +16,22 @@ def no_publish(_job_id):
 
 def test_a_stale_write_matches_no_row(api, session_factory):
     order_id = uuid.UUID(api.create_order())
+    uow = lambda: UnitOfWork(session_factory)  # noqa: E731
+    pay = orders.submit_command(uow(), api.tenant_id, order_id, Command.PAY, no_publish)
+    cancel = orders.submit_command(uow(), api.tenant_id, order_id, Command.CANCEL, no_publish)
     with session_factory() as reader, session_factory() as writer:
         stale = repo.get_live_order(reader, api.tenant_id, order_id)
         fresh = repo.get_live_order(writer, api.tenant_id, order_id)
-        assert repo.compare_and_set_status(writer, fresh, OrderStatus.PAID) == 2
+        assert applying.apply_transition(writer, applying.start_job(writer, pay.id), fresh, OrderStatus.PAID) == 2
         writer.commit()
-        assert repo.compare_and_set_status(reader, stale, OrderStatus.CANCELLED) is None
-        reader.rollback()
+        cancelling = applying.start_job(reader, cancel.id)
+        assert applying.apply_transition(reader, cancelling, stale, OrderStatus.CANCELLED) is None
+        reader.commit()  # commits nothing but the attempt: the losing write left no trace
     assert api.order(str(order_id))["status"] == "paid"
+    # The losing write wrote nothing else either: no event, no result for its job.
+    events = api.get(f"/api/v1/orders/{order_id}/events").json()["data"]
+    assert [e["command"] for e in events] == ["create", "pay"]
+    assert api.get(f"/api/v1/jobs/{cancel.id}").json()["status"] == "running"
 
 
 def test_worker_rereads_and_retries_after_losing_the_race(api, session_factory, order_cache, monkeypatch):

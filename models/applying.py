@@ -1,0 +1,133 @@
+"""The worker's writes: each a single statement, so that applying a job costs a
+handful of round trips in one transaction (BEGIN, start the job, read the
+order, write, COMMIT).
+
+The change to the order, its event and the job's result are one statement:
+they commit together or not at all, and a compare-and-set that matches no row
+writes nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import bindparam, func, text, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.job import FINISHED, Job, JobStatus
+from models.order import Order
+from models.status import Command, OrderStatus
+
+
+def start_job(session: Session, job_id: uuid.UUID) -> Job | None:
+    """Lock an unfinished job for this transaction and count the attempt;
+    None when it is finished or unknown. Two deliveries of one job serialize
+    on this row lock, and the second then finds the job finished."""
+    return session.scalar(
+        update(Job)
+        .where(Job.id == job_id, Job.status.not_in(FINISHED))
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            started_at=func.coalesce(Job.started_at, func.now()),
+            last_attempt_at=func.now(),
+        )
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CREATE = text("""
+WITH new_order AS (
+    INSERT INTO orders (id, tenant_id, status, version, currency, items, total_cents, customer_ref,
+                        created_at, updated_at)
+    VALUES (:order_id, :tenant_id, :status, 1, :currency, :items, :total_cents, :customer_ref, :now, :now)
+    RETURNING id, version
+), event AS (
+    INSERT INTO order_events (order_id, version, command, from_status, to_status, job_id, created_at)
+    SELECT id, version, :command, NULL, :status, :job_id, :now FROM new_order
+    RETURNING version
+)
+UPDATE jobs SET status = :succeeded, error = NULL, finished_at = :now
+WHERE id = :job_id AND EXISTS (SELECT FROM event)
+RETURNING (SELECT version FROM event)
+""").bindparams(bindparam("items", type_=JSONB))
+
+
+def apply_create(session: Session, job: Job, total_cents: int) -> int:
+    """Insert the order a create job carries at version 1, its first event,
+    and finish the job; returns the version (1)."""
+    payload: dict[str, Any] = job.payload or {}
+    return int(
+        session.execute(
+            _CREATE,
+            {
+                "order_id": job.order_id,
+                "tenant_id": job.tenant_id,
+                "status": OrderStatus.PENDING.value,
+                "currency": payload["currency"],
+                "items": payload["items"],
+                "total_cents": total_cents,
+                "customer_ref": payload.get("customer_ref"),
+                "command": Command.CREATE.value,
+                "job_id": job.id,
+                "succeeded": JobStatus.SUCCEEDED.value,
+                "now": utcnow(),
+            },
+        ).scalar_one()
+    )
+
+
+# The optimistic lock is the first CTE: `WHERE id = :id AND version = :v`.
+# When another writer won, it matches no row, and so neither the event nor the
+# job's result is written: the statement returns no row.
+_TRANSITION = text("""
+WITH changed AS (
+    UPDATE orders
+    SET status = :to_status, version = version + 1, updated_at = :now,
+        deleted_at = CASE WHEN :deletes THEN CAST(:now AS timestamptz) ELSE deleted_at END
+    WHERE id = :order_id AND version = :version
+    RETURNING id, version
+), event AS (
+    INSERT INTO order_events (order_id, version, command, from_status, to_status, job_id, created_at)
+    SELECT id, version, :command, :from_status, :to_status, :job_id, :now FROM changed
+    RETURNING version
+)
+UPDATE jobs SET status = :succeeded, error = NULL, finished_at = :now
+WHERE id = :job_id AND EXISTS (SELECT FROM event)
+RETURNING (SELECT version FROM event)
+""")
+
+
+def apply_transition(session: Session, job: Job, order: Order, new_status: OrderStatus) -> int | None:
+    """Compare-and-set the order from the version read to `new_status`, record
+    the event and finish the job; the new version, or None when another
+    writer changed the order since it was read."""
+    return session.execute(
+        _TRANSITION,
+        {
+            "order_id": order.id,
+            "version": order.version,
+            "from_status": order.status,
+            "to_status": new_status.value,
+            "deletes": new_status is OrderStatus.DELETED,
+            "command": job.command,
+            "job_id": job.id,
+            "succeeded": JobStatus.SUCCEEDED.value,
+            "now": utcnow(),
+        },
+    ).scalar_one_or_none()
+
+
+def fail_job(session: Session, job_id: uuid.UUID, error: dict[str, str]) -> None:
+    """Finish the job as failed, with the reason a client will read, unless it
+    finished meanwhile."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.not_in(FINISHED))
+        .values(status=JobStatus.FAILED, error=error, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
