@@ -18,6 +18,8 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("post", "orderly", "accepted_per_s", "POST only: accepted/s", ("post", "bare", "accepted_per_s")),
     ("post", "orderly", "completed_per_s", "POST only: completed/s", ("post", "bare", "completed_per_s")),
     ("post", "orderly", "completed_per_s", "  of the Celery no-op", ("celery_noop", "bare", "tasks_per_s")),
+    ("drain", "bare", "drain_per_s", "bare worker drains a backlog: jobs/s", None),
+    ("drain", "orderly", "drain_per_s", "worker drains a backlog: jobs/s", ("drain", "bare", "drain_per_s")),
     ("poll", "orderly", "client_completed_per_s", "POST+poll: completed/s", ("poll", "bare", "client_completed_per_s")),
     ("poll", "orderly", "polls_per_command", "POST+poll: polls per command", ("poll", "bare", "polls_per_command")),
     ("lifecycle", "orderly", "client_completed_per_s", "lifecycle: commands/s",
@@ -32,7 +34,7 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("get_job", "orderly", "ok_per_s", "  of the bare pipeline's GET job", ("get_job", "bare", "ok_per_s")),
 ]  # fmt: skip
 
-CPU_PHASES = [("post", "bare"), ("post", "orderly"), ("poll", "bare"), ("poll", "orderly")]
+CPU_PHASES = [(p, s) for p in ("post", "drain", "poll") for s in ("bare", "orderly")]
 
 
 def _values(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[float]]:

@@ -42,7 +42,7 @@ import sqlalchemy as sa  # noqa: E402
 
 import config  # noqa: E402
 from bench import report, stacks  # noqa: E402
-from bench.processes import CpuSample, rss_mib  # noqa: E402
+from bench.processes import CpuSample, descendants, rss_mib  # noqa: E402
 from bench.profile import Profiler  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
 from services import apikeys  # noqa: E402
@@ -150,16 +150,17 @@ class Bench:
                 raise RuntimeError(f"{system}: {left} jobs unfinished after {DRAIN_TIMEOUT}s")
             row = conn.execute(
                 sa.text(
-                    "SELECT count(*), count(*) FILTER (WHERE status = 'succeeded'), "
+                    "SELECT count(*), count(*) FILTER (WHERE status = 'succeeded'), max(finished_at), "
                     "extract(epoch FROM max(finished_at) - min(created_at)), "
                     "percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP "
                     f"(ORDER BY extract(epoch FROM finished_at - created_at)) {where}"
                 ),
                 {"since": since},
             ).one()
-        count, succeeded, span, percentiles = row
+        count, succeeded, last_finished, span, percentiles = row
         return {
             "jobs": count,
+            "last_finished": last_finished,
             "jobs_succeeded": succeeded,
             "completed_per_s": count / float(span) if span else 0.0,
             "finish_p50_ms": 1000 * percentiles[0] if percentiles else None,
@@ -176,8 +177,32 @@ class Bench:
             if mode != "post":
                 figures["client_completed_per_s"] = figures["completed"] / figures["seconds"]
                 figures["polls_per_command"] = figures["polls"] / max(1, figures["completed"])
-            figures.update(self.drain(system, since))
+            drained = self.drain(system, since)
+            del drained["last_finished"]
+            figures.update(drained)
             return figures
+
+        return run
+
+    def drain_phase(self, system: str) -> Callable[[], dict[str, Any]]:
+        """The worker alone: a backlog is built while it is paused, then it
+        drains it; jobs/s from its resumption to the last finish."""
+
+        def run() -> dict[str, Any]:
+            stack = self.bare if system == "bare" else self.orderly
+            worker = descendants(stack.processes["worker"].pid)
+            since = datetime.now(UTC)
+            for pid in worker:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                figures = self.wrk(stack.url, "post", system, max(1, self.seconds // 2))
+            finally:
+                resumed = datetime.now(UTC)
+                for pid in worker:
+                    os.kill(pid, signal.SIGCONT)
+            drained = self.drain(system, since)
+            return {"jobs": drained["jobs"], "unexpected": figures["unexpected"],
+                    "drain_per_s": drained["jobs"] / (drained["last_finished"] - resumed).total_seconds()}  # fmt: skip
 
         return run
 
@@ -216,7 +241,7 @@ class Bench:
         return f"/api/v1/orders/{job['order_id']}", f"/api/v1/jobs/{job['id']}|/jobs/{bare_job['id']}"
 
     # ---------------------------------------------------------------- the run
-    def run(self, repeats: int, noop_count: int) -> None:
+    def run(self, repeats: int, noop_count: int, only: set[str]) -> None:
         order_path, job_paths = self.warm_targets()
         orderly_job, bare_job = job_paths.split("|")
         phases: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
@@ -224,6 +249,8 @@ class Bench:
             ("celery_noop", "bare", self.noop_phase(noop_count)),
             ("post", "bare", self.pipeline_phase("bare", "post")),
             ("post", "orderly", self.pipeline_phase("orderly", "post")),
+            ("drain", "bare", self.drain_phase("bare")),
+            ("drain", "orderly", self.drain_phase("orderly")),
             ("poll", "bare", self.pipeline_phase("bare", "poll")),
             ("poll", "orderly", self.pipeline_phase("orderly", "poll")),
             ("lifecycle", "bare", self.pipeline_phase("bare", "lifecycle")),
@@ -232,6 +259,8 @@ class Bench:
             ("get_job", "bare", self.get_phase(self.bare.url, "bare", bare_job)),
             ("get_job", "orderly", self.get_phase(self.orderly.url, "orderly", orderly_job)),
         ]
+        if only:
+            phases = [p for p in phases if p[0] in only]
         # Warm-up, not recorded: connection pools, caches, JIT-less Python imports.
         self.wrk(self.orderly.url, "post", "orderly", 2)
         self.wrk(self.bare.url, "post", "bare", 2)
@@ -244,8 +273,6 @@ class Bench:
         self.rows.append({"phase": "rss_mib", "before": rss_before, "after": self.rss()})
 
     def rss(self) -> dict[str, float]:
-        from bench.processes import descendants
-
         return {
             group: round(sum(rss_mib(pid) for root in roots for pid in descendants(root)), 1)
             for group, roots in self.groups.items()
@@ -257,6 +284,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured phase")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated phases (default: all)")
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of round 1 (Orderly)")
     parser.add_argument("--smoke", action="store_true", help="one short round: proves the benchmark works")
     args = parser.parse_args()
@@ -268,7 +296,7 @@ def main() -> None:
     try:
         bench.start()
         print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases; raw in {out}")
-        bench.run(args.repeats, noop_count=500 if args.smoke else 20000)
+        bench.run(args.repeats, noop_count=500 if args.smoke else 20000, only=set(filter(None, args.only.split(","))))
     finally:
         bench.stop()
     table = report.table(bench.rows)

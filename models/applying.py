@@ -25,12 +25,15 @@ from models.status import Command, OrderStatus
 def start_job(session: Session, job_id: uuid.UUID) -> Job | None:
     """Lock an unfinished job for this transaction and count the attempt;
     None when it is finished or unknown. Two deliveries of one job serialize
-    on this row lock, and the second then finds the job finished."""
+    on this row lock, and the second then finds the job finished.
+
+    The status stays as it is: no one else sees the job before the commit that
+    finishes it, and an update of no indexed column can be a HOT update.
+    """
     return session.scalar(
         update(Job)
         .where(Job.id == job_id, Job.status.not_in(FINISHED))
         .values(
-            status=JobStatus.RUNNING,
             attempts=Job.attempts + 1,
             started_at=func.coalesce(Job.started_at, func.now()),
             last_attempt_at=func.now(),

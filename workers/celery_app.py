@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
 
 import config
@@ -12,3 +14,8 @@ config.load_env_file()
 
 app = Celery("orderly")
 app.config_from_object("celeryconfig")
+
+# workers/tasks.py logs each job's outcome with the job id; Celery's own
+# "Task ... succeeded" line would say it again for every job. Its warnings and
+# errors (failures, retries) still show; "Task ... received" lines stay too.
+logging.getLogger("celery.app.trace").setLevel(logging.WARNING)

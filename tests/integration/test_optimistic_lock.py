@@ -31,7 +31,7 @@ def test_a_stale_write_matches_no_row(api, session_factory):
     # The losing write wrote nothing else either: no event, no result for its job.
     events = api.get(f"/api/v1/orders/{order_id}/events").json()["data"]
     assert [e["command"] for e in events] == ["create", "pay"]
-    assert api.get(f"/api/v1/jobs/{cancel.id}").json()["status"] == "running"
+    assert api.get(f"/api/v1/jobs/{cancel.id}").json()["status"] == "queued"
 
 
 def test_worker_rereads_and_retries_after_losing_the_race(api, session_factory, order_cache, monkeypatch):
