@@ -30,7 +30,7 @@ class IssuedKey:
     plaintext: str
 
 
-def _sha256(secret: str) -> str:
+def sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -48,7 +48,7 @@ def create_key(session: Session, tenant_name: str) -> IssuedKey:
     tenant = get_or_create_tenant(session, tenant_name)
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)  # 256 bits
-    session.add(ApiKey(id=key_id, tenant_id=tenant.id, secret_sha256=_sha256(secret)))
+    session.add(ApiKey(id=key_id, tenant_id=tenant.id, secret_sha256=sha256(secret)))
     session.flush()
     return IssuedKey(key_id=key_id, tenant_id=tenant.id, plaintext=f"{PREFIX}_{key_id}_{secret}")
 
@@ -90,18 +90,50 @@ class Principal:
     tenant_id: uuid.UUID
 
 
-def authenticate(session: Session, presented: str) -> Principal | None:
-    """The key's principal, or None for a malformed, unknown or revoked key."""
+@dataclass(frozen=True)
+class StoredKey:
+    """What is needed to check a presented key."""
+
+    key_id: str
+    tenant_id: uuid.UUID
+    secret_sha256: str
+    last_used_at: datetime | None
+
+
+def parse(presented: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed key, else None."""
     prefix, _, rest = presented.partition("_")
     key_id, _, secret = rest.partition("_")
     if prefix != PREFIX or not key_id or not secret:
         return None
-    key = session.get(ApiKey, key_id)
-    # Constant-time comparison: the hash of a wrong secret leaks nothing by timing.
-    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_sha256, _sha256(secret)):
-        return None
+    return key_id, secret
+
+
+def find_active(session: Session, key_id: str) -> StoredKey | None:
+    """The key unless it is unknown or revoked (one query)."""
+    row = session.execute(
+        select(ApiKey.tenant_id, ApiKey.secret_sha256, ApiKey.last_used_at).where(
+            ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
+        )
+    ).first()
+    return StoredKey(key_id, row.tenant_id, row.secret_sha256, row.last_used_at) if row else None
+
+
+def touch(session: Session, key: StoredKey) -> None:
+    """Record that the key was used, unless that was recorded in the last minute."""
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+        session.execute(update(ApiKey).where(ApiKey.id == key.key_id).values(last_used_at=now))
         session.commit()
-    return Principal(key_id=key.id, tenant_id=key.tenant_id)
+
+
+def authenticate(session: Session, presented: str) -> Principal | None:
+    """The key's principal, or None for a malformed, unknown or revoked key,
+    straight from PostgreSQL (the API uses services/key_verifier.py)."""
+    parsed = parse(presented)
+    key = find_active(session, parsed[0]) if parsed else None
+    # Constant-time comparison: the hash of a wrong secret leaks nothing by timing.
+    if parsed is None or key is None or not hmac.compare_digest(key.secret_sha256, sha256(parsed[1])):
+        return None
+    touch(session, key)
+    return Principal(key_id=key.key_id, tenant_id=key.tenant_id)

@@ -6,7 +6,6 @@ import uuid
 
 from flask import g, request
 
-from services import apikeys
 from services.errors import RateLimited, Unauthenticated
 from web.resources import resources
 
@@ -22,8 +21,7 @@ def require_api_key() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
     res = resources()
-    with res.session_factory() as session:
-        principal = apikeys.authenticate(session, token.strip())
+    principal = res.keys.verify(token.strip())
     if principal is None:
         raise Unauthenticated("the API key is not valid")
     retry_after = res.rate_limiter.retry_after(principal.key_id)

@@ -11,7 +11,7 @@ from flask import Flask
 
 from models import repository as repo
 from models.base import utcnow
-from services import apikeys, maintenance
+from services import apikeys, key_verifier, maintenance
 from services.views import iso
 from web.resources import resources
 
@@ -48,11 +48,15 @@ def register_cli(app: Flask) -> None:
     @click.argument("key_id")
     def revoke(key_id: str) -> None:
         """Revoke a key by its id (the part after `ok_`); it answers 401 from now on."""
-        with resources().session_factory() as session:
-            revoked = apikeys.revoke_key(session, key_id)
-            session.commit()
-        if not revoked:
+        res = resources()
+        revocation = key_verifier.revoke(res.session_factory, res.redis, key_id)
+        if not revocation.revoked:
             raise click.ClickException(f"no active key {key_id}")
+        if not revocation.announced:
+            raise click.ClickException(
+                f"revoked key {key_id} in the database, but Redis could not be told: API processes that "
+                f"hold the key accept it for up to {key_verifier.KEEP_SECONDS:.0f} s more"
+            )
         click.echo(f"revoked key {key_id}")
 
     @apikey.command("verify")

@@ -11,9 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from models.db import make_engine, make_session_factory
+from models.db import make_autocommit_session_factory, make_engine, make_session_factory
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
+from services.key_verifier import KeyVerifier
 from services.orders import Enqueue
 from services.rate_limit import KeyRateLimiter
 from services.redis_client import FailFast, make_redis
@@ -25,11 +26,14 @@ class Resources:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    # For use cases of one statement: no BEGIN / COMMIT round trips.
+    autocommit_session_factory: sessionmaker[Session]
     redis: redis.Redis
     cache: OrderCache
     enqueue: Enqueue
     rate_limiter: KeyRateLimiter
     backlog: TenantBacklog
+    keys: KeyVerifier
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -38,18 +42,21 @@ class Resources:
 def build(settings: Settings) -> Resources:
     engine = make_engine(settings.database_url, application_name="orderly-api")
     client = make_redis(settings.redis_url)
-    # The cache, the rate limiter and the tenant count share one Redis: once it
-    # fails, all three skip it for a while.
-    redis_guard = FailFast("cache, rate limiter and tenant count")
+    # The cache, the key check, the rate limiter and the tenant count share one
+    # Redis: once it fails, all of them skip it for a while.
+    redis_guard = FailFast("cache, API keys, rate limiter and tenant count")
+    autocommit = make_autocommit_session_factory(engine)
     return Resources(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
+        autocommit_session_factory=autocommit,
         redis=client,
         cache=OrderCache(client, settings.cache_ttl_seconds, guard=redis_guard),
         enqueue=_publish_job,
         rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key, guard=redis_guard),
         backlog=TenantBacklog(client, settings.tenant_max_unfinished_jobs, guard=redis_guard),
+        keys=KeyVerifier(autocommit, client, redis_guard),
     )
 
 
