@@ -141,19 +141,6 @@ def requeue_failed_job(session: Session, job_id: uuid.UUID) -> Job | None:
     )
 
 
-def withdraw_queued_job(session: Session, job: Job, idempotency_key: str | None) -> bool:
-    """Delete a job no worker has touched, with its Idempotency-Key, as if the
-    request had never been accepted. False when a worker already took it."""
-    deleted = session.scalar(delete(Job).where(Job.id == job.id, Job.status == JobStatus.QUEUED).returning(Job.id))
-    if deleted is not None and idempotency_key is not None:
-        session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.tenant_id == job.tenant_id, IdempotencyKey.key == idempotency_key
-            )
-        )
-    return deleted is not None
-
-
 # ---------------------------------------------------------------- cache invalidations
 def record_pending_invalidation(session: Session, order_id: uuid.UUID, version: int) -> None:
     table = PendingCacheInvalidation.__table__
@@ -184,22 +171,7 @@ def forget_invalidation(session: Session, order_id: uuid.UUID, version: int) -> 
 
 
 # ---------------------------------------------------------------- idempotency
-def claim_idempotency_key(
-    session: Session, tenant_id: uuid.UUID, key: str, request_sha256: str, job_id: uuid.UUID
-) -> IdempotencyKey | None:
-    """Claim `key` for `job_id`; return the earlier claim if there is one.
-
-    A concurrent claim of the same key waits on the unique index until the first
-    transaction ends, then sees its row: never two jobs for one key.
-    """
-    claimed = session.scalar(
-        insert(IdempotencyKey)
-        .values(tenant_id=tenant_id, key=key, request_sha256=request_sha256, job_id=job_id)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
-        .returning(IdempotencyKey.job_id)
-    )
-    if claimed is not None:
-        return None
+def get_idempotency_key(session: Session, tenant_id: uuid.UUID, key: str) -> IdempotencyKey | None:
     return session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
     )

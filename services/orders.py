@@ -6,6 +6,9 @@ told about always exists. If publishing fails the job stays `queued` and the
 relay publishes it later (services/relay.py). If the broker refuses the message
 because the queue is full, the job is withdrawn and the client told to come
 back later: a flood is refused, never silently dropped.
+
+Each write is one statement (models/accepting.py), so the use cases work on an
+autocommit unit of work: accepting costs one round trip to PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from models import Command, Job, JobStatus
+from models import Command, Job, JobStatus, accepting
 from models import repository as repo
 from models.base import utcnow
 from services.backlog import TenantBacklog
@@ -54,14 +57,12 @@ def submit_create(
     backlog: TenantBacklog | None = None,
 ) -> Job:
     """Accept a new order; the job carries the order id the worker will create."""
-    job_id = uuid.uuid4()
+    job = _queued_job(tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
     with uow:
-        replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
-        if replay:
-            return replay
-        _check_backlog(uow, tenant_id, backlog)
-        job = _accept(uow, job_id, tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
-    return _publish(uow, job, enqueue, idempotency)
+        _check_backlog(uow, tenant_id, backlog, idempotency)
+        if not _insert(uow, job, idempotency):
+            return _replay(uow, tenant_id, idempotency)
+    return _publish(uow, job, enqueue)
 
 
 def submit_command(
@@ -75,56 +76,28 @@ def submit_command(
     backlog: TenantBacklog | None = None,
 ) -> Job:
     """Accept pay/ship/deliver/cancel/delete for one of the tenant's live orders."""
-    job_id = uuid.uuid4()
+    job = _queued_job(tenant_id, command, order_id, expected_version=expected_version)
     with uow:
-        replay = _claim_or_replay(uow, tenant_id, idempotency, job_id)
-        if replay:
-            return replay
-        _check_backlog(uow, tenant_id, backlog)
-        order = repo.get_live_order(uow.session, tenant_id, order_id)
-        if order is None:
-            raise NotFound(f"order {order_id} not found")
-        if expected_version is not None and order.version != expected_version:
+        _check_backlog(uow, tenant_id, backlog, idempotency)
+        if not _insert(uow, job, idempotency):
+            if idempotency and repo.get_idempotency_key(uow.session, tenant_id, idempotency.key):
+                return _replay(uow, tenant_id, idempotency)
+            order = repo.get_live_order(uow.session, tenant_id, order_id)
+            if order is None:
+                raise NotFound(f"order {order_id} not found")
             raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
-        job = _accept(uow, job_id, tenant_id, command, order_id, expected_version=expected_version)
-    return _publish(uow, job, enqueue, idempotency)
+    return _publish(uow, job, enqueue)
 
 
-def _claim_or_replay(
-    uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None, job_id: uuid.UUID
-) -> Job | None:
-    """Claim the Idempotency-Key for `job_id` (in the transaction that inserts the
-    job), or return the job an identical earlier request produced."""
-    if idempotency is None:
-        return None
-    earlier = repo.claim_idempotency_key(uow.session, tenant_id, idempotency.key, idempotency.request_sha256, job_id)
-    if earlier is None:
-        return None
-    if earlier.request_sha256 != idempotency.request_sha256:
-        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
-    job = repo.get_job(uow.session, tenant_id, earlier.job_id)
-    assert job is not None, "idempotency keys reference their job"
-    return job
-
-
-def _check_backlog(uow: UnitOfWork, tenant_id: uuid.UUID, backlog: TenantBacklog | None) -> None:
-    """One tenant cannot fill the queue for everyone: past its cap of queued or
-    running jobs its new commands are refused."""
-    if backlog is not None and not backlog.admit(tenant_id, lambda: repo.count_unfinished_jobs(uow.session, tenant_id)):
-        raise RateLimited(f"this tenant already has {backlog.cap} unfinished jobs: wait for some", retry_after=5)
-
-
-def _accept(
-    uow: UnitOfWork,
-    job_id: uuid.UUID,
+def _queued_job(
     tenant_id: uuid.UUID,
     command: Command,
     order_id: uuid.UUID,
     payload: dict[str, Any] | None = None,
     expected_version: int | None = None,
 ) -> Job:
-    job = Job(
-        id=job_id,
+    return Job(
+        id=uuid.uuid4(),
         tenant_id=tenant_id,
         command=command,
         order_id=order_id,
@@ -132,21 +105,50 @@ def _accept(
         expected_version=expected_version,
         status=JobStatus.QUEUED,
         attempts=0,
-        created_at=utcnow(),  # set here: saves a round trip to read the server default back
+        created_at=utcnow(),  # set here: the answer needs no read back
     )
-    uow.session.add(job)
+
+
+def _insert(uow: UnitOfWork, job: Job, idempotency: Idempotency | None) -> bool:
+    """Insert the job (claiming the key); False if nothing was inserted."""
+    key, fingerprint = (idempotency.key, idempotency.request_sha256) if idempotency else (None, None)
+    inserted = accepting.insert_job(uow.session, job, key, fingerprint)
     uow.commit()
+    return inserted
+
+
+def _replay(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None) -> Job:
+    """The job an identical earlier request with this Idempotency-Key produced."""
+    earlier = repo.get_idempotency_key(uow.session, tenant_id, idempotency.key) if idempotency else None
+    assert idempotency is not None and earlier is not None, "a create is refused only for a claimed key"
+    if earlier.request_sha256 != idempotency.request_sha256:
+        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
+    job = repo.get_job(uow.session, tenant_id, earlier.job_id)
+    assert job is not None, "idempotency keys reference their job"
     return job
 
 
-def _publish(uow: UnitOfWork, job: Job, enqueue: Enqueue, idempotency: Idempotency | None) -> Job:
+def _check_backlog(
+    uow: UnitOfWork, tenant_id: uuid.UUID, backlog: TenantBacklog | None, idempotency: Idempotency | None
+) -> None:
+    """One tenant cannot fill the queue for everyone: past its cap of queued or
+    running jobs its new commands are refused. A retry of a request already
+    accepted (its Idempotency-Key claimed) still gets its job back."""
+    if backlog is None or backlog.admit(tenant_id, lambda: repo.count_unfinished_jobs(uow.session, tenant_id)):
+        return
+    if idempotency and repo.get_idempotency_key(uow.session, tenant_id, idempotency.key):
+        return  # _insert claims nothing and the caller replays the earlier job
+    raise RateLimited(f"this tenant already has {backlog.cap} unfinished jobs: wait for some", retry_after=5)
+
+
+def _publish(uow: UnitOfWork, job: Job, enqueue: Enqueue) -> Job:
     """Publish the committed job's message; withdraw the job if the queue is full."""
     fault_point("accept.after_commit")
     try:
         enqueue(job.id)
     except QueueFull:
         with uow:
-            withdrawn = repo.withdraw_queued_job(uow.session, job, idempotency.key if idempotency else None)
+            withdrawn = accepting.withdraw_queued_job(uow.session, job.id)
             uow.commit()
         if withdrawn:
             raise Overloaded("too many commands are waiting: try again later", retry_after=5) from None

@@ -21,7 +21,7 @@ SORTABLE = ("created_at", "finished_at", "status")
 @bp.get("/<uuid:job_id>")
 def get_job(job_id: uuid.UUID) -> Response:
     res = resources()
-    job = queries.get_job(res.session_factory, tenant_id(), job_id)
+    job = queries.get_job(res.autocommit_session_factory, tenant_id(), job_id)
     response = jsonify(job)
     if job["status"] not in FINISHED:
         response.headers["Retry-After"] = str(res.settings.job_retry_after_seconds)
@@ -31,5 +31,5 @@ def get_job(job_id: uuid.UUID) -> Response:
 @bp.get("")
 def list_jobs() -> Response:
     page, status = page_params(request, SORTABLE, tuple(JobStatus))
-    data, total = queries.list_jobs(resources().session_factory, tenant_id(), page, status)
+    data, total = queries.list_jobs(resources().autocommit_session_factory, tenant_id(), page, status)
     return page_of(data, page, total)

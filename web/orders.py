@@ -25,7 +25,7 @@ def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
     res = resources()
     job = orders.submit_create(
-        res.uow(),
+        res.autocommit_uow(),
         tenant_id(),
         body.model_dump(mode="json"),
         res.enqueue,
@@ -49,7 +49,7 @@ def delete_order(order_id: uuid.UUID) -> Response:
 def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
     res = resources()
     job = orders.submit_command(
-        res.uow(),
+        res.autocommit_uow(),
         tenant_id(),
         order_id,
         command,
@@ -64,7 +64,7 @@ def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
 @bp.get("/<uuid:order_id>")
 def get_order(order_id: uuid.UUID) -> Response:
     res = resources()
-    order = queries.get_order(res.session_factory, res.cache, tenant_id(), order_id)
+    order = queries.get_order(res.autocommit_session_factory, res.cache, tenant_id(), order_id)
     etag = f'"{order["version"]}"'
     response = Response(status=304) if etag_matches(request, order["version"]) else jsonify(order)
     response.headers["ETag"] = etag
@@ -74,11 +74,11 @@ def get_order(order_id: uuid.UUID) -> Response:
 @bp.get("")
 def list_orders() -> Response:
     page, status = page_params(request, SORTABLE, LISTED_STATUSES)
-    data, total = queries.list_orders(resources().session_factory, tenant_id(), page, status)
+    data, total = queries.list_orders(resources().autocommit_session_factory, tenant_id(), page, status)
     return page_of(data, page, total)
 
 
 @bp.get("/<uuid:order_id>/events")
 def list_events(order_id: uuid.UUID) -> Response:
-    data = queries.list_order_events(resources().session_factory, tenant_id(), order_id)
+    data = queries.list_order_events(resources().autocommit_session_factory, tenant_id(), order_id)
     return jsonify({"data": data})

@@ -35,8 +35,9 @@ class Resources:
     backlog: TenantBacklog
     keys: KeyVerifier
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+    def autocommit_uow(self) -> UnitOfWork:
+        """For use cases whose every write is one atomic statement."""
+        return UnitOfWork(self.autocommit_session_factory)
 
 
 def build(settings: Settings) -> Resources:
