@@ -29,8 +29,10 @@ class Profiler:
         for name, pid in self.targets.items():
             for fmt, suffix in (("flamegraph", "svg"), ("raw", "txt")):
                 output = self.out / f"profile-{phase}-{name}.{suffix}"
-                command = [str(PY_SPY), "record", "--subprocesses", "--nonblocking", "--pid", str(pid), "--rate", "100",
-                           "--duration", str(self.seconds), "--format", fmt, "--output", str(output)]  # fmt: skip
+                # --gil: only the thread holding the GIL, i.e. where the CPU goes.
+                command = [str(PY_SPY), "record", "--subprocesses", "--nonblocking", "--gil", "--pid", str(pid),
+                           "--rate", "100", "--duration", str(self.seconds), "--format", fmt,
+                           "--output", str(output)]  # fmt: skip
                 process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 self.running.append((output, process))
 

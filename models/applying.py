@@ -12,17 +12,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, func, text, update
+from sqlalchemy import Row, bindparam, func, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.job import FINISHED, Job, JobStatus
-from models.order import Order
 from models.status import Command, OrderStatus
 
 
-def start_job(session: Session, job_id: uuid.UUID) -> Job | None:
+def start_job(session: Session, job_id: uuid.UUID) -> Row[Any] | None:
     """Lock an unfinished job for this transaction and count the attempt;
     None when it is finished or unknown. Two deliveries of one job serialize
     on this row lock, and the second then finds the job finished.
@@ -30,17 +29,17 @@ def start_job(session: Session, job_id: uuid.UUID) -> Job | None:
     The status stays as it is: no one else sees the job before the commit that
     finishes it, and an update of no indexed column can be a HOT update.
     """
-    return session.scalar(
+    jobs = Job.__table__.c
+    return session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status.not_in(FINISHED))
+        .where(jobs.id == job_id, jobs.status.not_in(FINISHED))
         .values(
-            attempts=Job.attempts + 1,
-            started_at=func.coalesce(Job.started_at, func.now()),
+            attempts=jobs.attempts + 1,
+            started_at=func.coalesce(jobs.started_at, func.now()),
             last_attempt_at=func.now(),
         )
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    )
+        .returning(*jobs)
+    ).first()
 
 
 _CREATE = text("""
@@ -60,7 +59,7 @@ RETURNING (SELECT version FROM event)
 """).bindparams(bindparam("items", type_=JSONB))
 
 
-def apply_create(session: Session, job: Job, total_cents: int) -> int:
+def apply_create(session: Session, job: Row[Any], total_cents: int) -> int:
     """Insert the order a create job carries at version 1, its first event,
     and finish the job; returns the version (1)."""
     payload: dict[str, Any] = job.payload or {}
@@ -105,7 +104,7 @@ RETURNING (SELECT version FROM event)
 """)
 
 
-def apply_transition(session: Session, job: Job, order: Order, new_status: OrderStatus) -> int | None:
+def apply_transition(session: Session, job: Row[Any], order: Row[Any], new_status: OrderStatus) -> int | None:
     """Compare-and-set the order from the version read to `new_status`, record
     the event and finish the job; the new version, or None when another
     writer changed the order since it was read."""

@@ -28,6 +28,7 @@ from services.backlog import TenantBacklog
 from services.errors import IdempotencyKeyReused, NotFound, Overloaded, PreconditionFailed, QueueFull, RateLimited
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
+from services.views import JobFields
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def submit_create(
     enqueue: Enqueue,
     idempotency: Idempotency | None = None,
     backlog: TenantBacklog | None = None,
-) -> Job:
+) -> JobFields:
     """Accept a new order; the job carries the order id the worker will create."""
     job = _queued_job(tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
     with uow:
@@ -74,7 +75,7 @@ def submit_command(
     expected_version: int | None = None,
     idempotency: Idempotency | None = None,
     backlog: TenantBacklog | None = None,
-) -> Job:
+) -> JobFields:
     """Accept pay/ship/deliver/cancel/delete for one of the tenant's live orders."""
     job = _queued_job(tenant_id, command, order_id, expected_version=expected_version)
     with uow:
@@ -117,7 +118,7 @@ def _insert(uow: UnitOfWork, job: Job, idempotency: Idempotency | None) -> bool:
     return inserted
 
 
-def _replay(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None) -> Job:
+def _replay(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None) -> JobFields:
     """The job an identical earlier request with this Idempotency-Key produced."""
     earlier = repo.get_idempotency_key(uow.session, tenant_id, idempotency.key) if idempotency else None
     assert idempotency is not None and earlier is not None, "a create is refused only for a claimed key"

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Command, InvalidTransition, Job, OrderStatus, applying, next_status
+from models import Command, InvalidTransition, OrderStatus, applying, next_status
 from models import repository as repo
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
@@ -110,7 +111,7 @@ def fail_job(session_factory: sessionmaker[Session], job_id: uuid.UUID, code: st
         uow.commit()
 
 
-def _apply(session: Session, job: Job) -> int:
+def _apply(session: Session, job: Row[Any]) -> int:
     """Apply `job` in the caller's transaction, finishing it; return the order's new version."""
     command = Command(job.command)
     if command is Command.CREATE:

@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from models import Job, Order, OrderEvent
+
+# A model, or a Core row of its table (the hot reads return rows).
+JobFields = Job | Row[Any]
+OrderFields = Order | Row[Any]
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def order_view(order: Order) -> dict[str, Any]:
+def order_view(order: OrderFields) -> dict[str, Any]:
     return {
         "id": str(order.id),
         "tenant_id": str(order.tenant_id),
@@ -27,7 +33,7 @@ def order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def job_view(job: Job) -> dict[str, Any]:
+def job_view(job: JobFields) -> dict[str, Any]:
     return {
         "id": str(job.id),
         "command": job.command,

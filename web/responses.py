@@ -6,12 +6,11 @@ from typing import Any
 
 from flask import Response, jsonify, url_for
 
-from models import Job
 from models.repository import Page
-from services.views import job_view
+from services.views import JobFields, job_view
 
 
-def accepted(job: Job) -> Response:
+def accepted(job: JobFields) -> Response:
     """202 with the job and where to poll it."""
     response = jsonify(job_view(job))
     response.status_code = 202
