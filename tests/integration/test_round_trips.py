@@ -1,0 +1,142 @@
+"""Round trips per request: the budget a later change must not quietly exceed.
+
+Not a timing test: it counts, against the real servers, the messages that
+wait for PostgreSQL's answer (libpq's protocol trace: every Sync of the
+extended protocol and every simple Query, which is how psycopg sends BEGIN,
+COMMIT and ROLLBACK) and the Redis commands, for one accept, one poll and one
+apply, warm (pools connected, the API key seen before). docs/performance.md
+explains the figures; raise a budget only with a reason written there.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import Engine, event
+
+from services import apikeys, processing
+from services.cache import OrderCache
+from services.redis_client import make_redis
+from tests.integration.client import ORDER
+
+# (PostgreSQL round trips, Redis commands)
+BUDGET = {
+    "accept a create": (1, 3),
+    "accept a create with an Idempotency-Key": (1, 3),
+    "accept a command": (1, 3),
+    "poll a job": (1, 2),
+    "apply a create": (4, 1),
+    "apply a command": (5, 1),
+}
+
+
+@dataclass
+class Counts:
+    postgresql: int = 0
+    redis: int = 0
+
+
+class RoundTrips:
+    """Counts round trips of every engine and Redis client in this process."""
+
+    def __init__(self, trace: Path) -> None:
+        self.trace = trace
+        self.redis_calls = 0
+
+    def postgresql(self) -> int:
+        lines = self.trace.read_text(errors="replace").splitlines()
+        # Frontend messages that end a request: "F <length> Sync" or "F <length> Query ...".
+        return sum(1 for line in lines if line.split("\t")[:1] == ["F"] and line.split("\t")[2] in ("Sync", "Query"))
+
+    def measure(self, action: Any) -> Counts:
+        self.trace.write_text("")
+        before = self.redis_calls
+        action()
+        return Counts(self.postgresql(), self.redis_calls - before)
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
+    handle, name = tempfile.mkstemp(suffix=".trace")
+    os.close(handle)
+    counter = RoundTrips(Path(name))
+    trace_file = open(name, "a")  # noqa: SIM115 - closed below; libpq writes through its descriptor
+
+    def trace(dbapi_connection: psycopg.Connection, _record: Any) -> None:
+        dbapi_connection.pgconn.trace(trace_file.fileno())
+        dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+    event.listen(Engine, "connect", trace)
+    real_execute = redis.Redis.execute_command
+
+    def counting_execute(self: redis.Redis, *args: Any, **kwargs: Any) -> Any:
+        counter.redis_calls += 1
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_execute)
+    try:
+        yield counter
+    finally:
+        event.remove(Engine, "connect", trace)
+        trace_file.close()
+        Path(name).unlink()
+
+
+def within_budget(name: str, counts: Counts) -> None:
+    postgresql, redis_commands = BUDGET[name]
+    print(f"{name}: {counts.postgresql} PostgreSQL round trips, {counts.redis} Redis commands")
+    assert counts.postgresql <= postgresql, f"{name}: {counts.postgresql} PostgreSQL round trips (budget {postgresql})"
+    assert counts.redis <= redis_commands, f"{name}: {counts.redis} Redis commands (budget {redis_commands})"
+
+
+def test_round_trips_per_request_stay_within_budget(round_trips, settings, session_factory):
+    from web import create_app
+
+    app = create_app(settings)
+    # No message published: the test applies the jobs itself (a running test
+    # worker would race it), and AMQP is not counted here.
+    app.extensions["orderly"].enqueue = lambda _job_id: None
+    with session_factory() as session:
+        issued = apikeys.create_key(session, f"trips-{uuid.uuid4().hex[:8]}")
+        session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {issued.plaintext}"}
+
+    def post(path: str, body: dict[str, Any], **extra: str) -> dict[str, Any]:
+        response = client.post(path, json=body, headers={**headers, **extra})
+        assert response.status_code == 202, response.get_data(as_text=True)
+        return response.get_json()
+
+    post("/api/v1/orders", ORDER)  # warm: pools connected, the key looked up once
+    created = round_trips.measure(lambda: post("/api/v1/orders", ORDER))
+    within_budget("accept a create", created)
+    keyed = round_trips.measure(lambda: post("/api/v1/orders", ORDER, **{"Idempotency-Key": uuid.uuid4().hex}))
+    within_budget("accept a create with an Idempotency-Key", keyed)
+
+    job = post("/api/v1/orders", ORDER)
+    cache = OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
+    outcomes = []
+
+    def apply(job_id: str) -> None:
+        outcomes.append(processing.apply_job(session_factory, uuid.UUID(job_id), cache.invalidate).status)
+
+    within_budget("apply a create", round_trips.measure(lambda: apply(job["id"])))
+
+    order_path = f"/api/v1/orders/{job['order_id']}/commands"
+    command = round_trips.measure(lambda: post(order_path, {"command": "pay"}))
+    within_budget("accept a command", command)
+    pay = client.get("/api/v1/jobs?limit=1&sort=-created_at", headers=headers).get_json()["data"][0]
+    polled = round_trips.measure(lambda: client.get(f"/api/v1/jobs/{pay['id']}", headers=headers))
+    within_budget("poll a job", polled)
+    within_budget("apply a command", round_trips.measure(lambda: apply(pay["id"])))
+    assert outcomes == ["succeeded", "succeeded"]
+    assert client.get(f"/api/v1/orders/{job['order_id']}", headers=headers).get_json()["status"] == "paid"
