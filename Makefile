@@ -33,6 +33,13 @@ services-stop:
 services-status:
 	scripts/services.sh status
 
-bench: $(BIN)/.installed  ## Throughput and latency of the pipeline on this machine
+# The benchmark's own extras (chart, profiler), on top of the app's pins.
+$(BIN)/.bench-installed: bench/requirements.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+bench: $(BIN)/.bench-installed  ## Orderly beside its floors on this machine (BENCH_ARGS="--repeats 3 --profile ...")
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	scripts/services.sh start
+	(set -a && . .local/admin.env && ORDERLY_TESTING=1 $(BIN)/alembic upgrade head)  # the test database's schema
 	ORDERLY_TESTING=1 $(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -76,6 +76,17 @@ def table(rows: list[dict[str, Any]]) -> str:
                     shares[group].append(share)
         busy = {g: statistics.median(s) for g, s in shares.items() if statistics.median(s) >= 0.01}
         lines.append(f"- {phase} {system}: " + ", ".join(f"{g} {s:.2f}" for g, s in sorted(busy.items())))
+    lines += ["", "CPU milliseconds per command, POST-only phase until drained (median of the rounds):", ""]
+    for system in ("bare", "orderly"):
+        per_command: dict[str, list[float]] = defaultdict(list)
+        for row in rows:
+            if row.get("phase") == "post" and row.get("system") == system and row.get("jobs"):
+                for group, share in row["cpu"].items():
+                    if group not in ("machine", "loadgen"):
+                        per_command[group].append(1000 * share * row["elapsed_s"] / row["jobs"])
+        busy = {g: statistics.median(v) for g, v in per_command.items() if statistics.median(v) >= 0.01}
+        total = sum(busy.values())
+        lines.append(f"- {system}: {total:.2f} in all; " + ", ".join(f"{g} {v:.2f}" for g, v in sorted(busy.items())))
     rss = next((row for row in rows if row.get("phase") == "rss_mib"), None)
     if rss:
         lines += ["", "RSS MiB before -> after the rounds: "

@@ -54,9 +54,10 @@ PORTS = (("ORDERLY_BENCH_PORT", "18200"), ("ORDERLY_BENCH_FLOWER_PORT", "18255")
 
 
 class Bench:
-    def __init__(self, seconds: int, out: Path, profile: bool) -> None:
+    def __init__(self, seconds: int, out: Path, profile: bool, pause_flower: bool = False) -> None:
         self.seconds = seconds
         self.profile = profile
+        self.pause_flower = pause_flower
         self.out = out
         self.rows: list[dict[str, Any]] = []
         self.engine = sa.create_engine(config.current().database_url)
@@ -109,13 +110,17 @@ class Bench:
         # Orderly's Flower and relay work in the background (event handling, a
         # database round each second); they are paused while a floor is measured.
         paused = [self.orderly.processes[r] for r in ("flower", "relay")] if system == "bare" else []
+        if system == "orderly" and self.pause_flower:
+            paused = [self.orderly.processes["flower"]]
         for process in paused:
             process.send_signal(signal.SIGSTOP)
         try:
             sample = CpuSample(self.groups)
             sample.start()
+            started = time.monotonic()
             figures = run()
             figures["cpu"] = sample.stop()
+            figures["elapsed_s"] = time.monotonic() - started
         finally:
             for process in paused:
                 process.send_signal(signal.SIGCONT)
@@ -285,6 +290,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured phase")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated phases (default: all)")
+    parser.add_argument("--pause-flower", action="store_true", help="Orderly with Flower paused: what Flower costs")
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of round 1 (Orderly)")
     parser.add_argument("--smoke", action="store_true", help="one short round: proves the benchmark works")
     args = parser.parse_args()
@@ -292,7 +298,7 @@ def main() -> None:
         args.seconds, args.repeats = 1, 1
     out = ROOT / ".local" / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True)
-    bench = Bench(args.seconds, out, args.profile)
+    bench = Bench(args.seconds, out, args.profile, args.pause_flower)
     try:
         bench.start()
         print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases; raw in {out}")

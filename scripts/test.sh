@@ -12,11 +12,15 @@ BIN=$ROOT/.venv/bin
 "$BIN/mypy"
 
 scripts/services.sh start
-# A headless browser for the docs page test (tests/integration/test_docs_page.py).
-if ! command -v chromium >/dev/null; then
-  echo "[test] installing chromium with apt-get" >&2
+# A headless browser for the docs page test (tests/integration/test_docs_page.py)
+# and wrk for the benchmark's smoke test (tests/integration/test_bench_smoke.py).
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v wrk >/dev/null || missing+=(wrk)
+if ((${#missing[@]})); then
+  echo "[test] installing ${missing[*]} with apt-get" >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # CI leaves nothing behind; locally the servers stay up for the next run.
 if [ "${CI:-}" = true ]; then trap 'scripts/services.sh stop' EXIT; fi
