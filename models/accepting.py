@@ -91,19 +91,3 @@ def insert_job(session: Session, job: Job, key: str | None = None, request_sha25
         params["expected_version"] = job.expected_version
     inserted: uuid.UUID | None = session.execute(statement, params).scalar_one_or_none()
     return inserted is not None
-
-
-_WITHDRAW = text("""
-WITH withdrawn AS (
-    DELETE FROM jobs WHERE id = :id AND status = 'queued' RETURNING id
-), keys AS (
-    DELETE FROM idempotency_keys WHERE job_id IN (SELECT id FROM withdrawn)
-)
-SELECT id FROM withdrawn
-""")
-
-
-def withdraw_queued_job(session: Session, job_id: uuid.UUID) -> bool:
-    """Delete a job no worker has finished, with its Idempotency-Key, as if the
-    request had never been accepted. False when a worker already finished it."""
-    return session.execute(_WITHDRAW, {"id": job_id}).scalar_one_or_none() is not None

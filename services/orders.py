@@ -1,11 +1,12 @@
 """Accepting commands: the API's side of the pipeline.
 
 A command is accepted by committing a `queued` job; the message that asks a
-worker to apply it is published only after that commit, so a job a client was
-told about always exists. If publishing fails the job stays `queued` and the
-relay publishes it later (services/relay.py). If the broker refuses the message
-because the queue is full, the job is withdrawn and the client told to come
-back later: a flood is refused, never silently dropped.
+worker to apply it is handed to `enqueue` only after that commit, so a job a
+client was told about always exists. If publishing fails the job stays
+`queued` and the relay publishes it later (services/relay.py). The API's
+enqueue publishes in the background (workers/publisher.py); refusing new
+commands when the broker does not keep up is the caller's check, made before
+anything is committed.
 
 Each write is one statement (models/accepting.py), so the use cases work on an
 autocommit unit of work: accepting costs one round trip to PostgreSQL.
@@ -25,14 +26,14 @@ from models import Command, Job, JobStatus, accepting
 from models import repository as repo
 from models.base import utcnow
 from services.backlog import TenantBacklog
-from services.errors import IdempotencyKeyReused, NotFound, Overloaded, PreconditionFailed, QueueFull, RateLimited
+from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, RateLimited
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
 from services.views import JobFields
 
 log = logging.getLogger(__name__)
 
-# Publishes the message for a job; raises QueueFull when the broker refuses it.
+# Hands the message for a committed job to the broker (or to a publisher).
 Enqueue = Callable[[uuid.UUID], None]
 
 
@@ -63,7 +64,7 @@ def submit_create(
         _check_backlog(uow, tenant_id, backlog, idempotency)
         if not _insert(uow, job, idempotency):
             return _replay(uow, tenant_id, idempotency)
-    return _publish(uow, job, enqueue)
+    return _publish(job, enqueue)
 
 
 def submit_command(
@@ -87,7 +88,7 @@ def submit_command(
             if order is None:
                 raise NotFound(f"order {order_id} not found")
             raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
-    return _publish(uow, job, enqueue)
+    return _publish(job, enqueue)
 
 
 def _queued_job(
@@ -142,17 +143,11 @@ def _check_backlog(
     raise RateLimited(f"this tenant already has {backlog.cap} unfinished jobs: wait for some", retry_after=5)
 
 
-def _publish(uow: UnitOfWork, job: Job, enqueue: Enqueue) -> Job:
-    """Publish the committed job's message; withdraw the job if the queue is full."""
+def _publish(job: JobFields, enqueue: Enqueue) -> JobFields:
+    """Hand over the committed job's message; a failure leaves it to the relay."""
     fault_point("accept.after_commit")
     try:
         enqueue(job.id)
-    except QueueFull:
-        with uow:
-            withdrawn = accepting.withdraw_queued_job(uow.session, job.id)
-            uow.commit()
-        if withdrawn:
-            raise Overloaded("too many commands are waiting: try again later", retry_after=5) from None
     except Exception:
         # The job is safe in PostgreSQL; the relay publishes it once the broker is back.
         log.warning("job %s: publish failed, left for the relay", job.id, exc_info=True)

@@ -13,7 +13,7 @@ from models import repository as repo
 from models.base import utcnow
 from services import apikeys, key_verifier, maintenance
 from services.views import iso
-from web.resources import resources
+from web.resources import publish_job, resources
 
 
 def register_cli(app: Flask) -> None:
@@ -105,7 +105,7 @@ def register_cli(app: Flask) -> None:
         """Queue failed jobs again; the worker applies them as if new."""
         res = resources()
         not_failed = [
-            job_id for job_id in job_ids if not maintenance.retry_failed_job(res.session_factory, res.enqueue, job_id)
+            job_id for job_id in job_ids if not maintenance.retry_failed_job(res.session_factory, publish_job, job_id)
         ]
         click.echo(f"queued {len(job_ids) - len(not_failed)} jobs again")
         if not_failed:

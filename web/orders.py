@@ -8,9 +8,10 @@ from flask import Blueprint, Response, jsonify, request
 
 from models import Command, OrderStatus
 from services import orders, queries
+from services.errors import Overloaded
 from web.auth import tenant_id
 from web.requests import etag_matches, expected_version, idempotency, json_body, page_params
-from web.resources import resources
+from web.resources import Resources, resources
 from web.responses import accepted, page_of
 from web.schemas import CreateOrder, OrderCommand
 
@@ -20,15 +21,24 @@ SORTABLE = ("created_at", "updated_at", "total_cents", "status")
 LISTED_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.DELETED)
 
 
+def _accepting(res: Resources) -> Resources:
+    """Refuse new commands (503) while the broker does not take them: checked
+    before anything is committed, so a refused command leaves nothing behind."""
+    reason = res.publisher.refusal()
+    if reason is not None:
+        raise Overloaded(f"{reason}: try again later", retry_after=5)
+    return res
+
+
 @bp.post("")
 def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
-    res = resources()
+    res = _accepting(resources())
     job = orders.submit_create(
         res.autocommit_uow(),
         tenant_id(),
         body.model_dump(mode="json"),
-        res.enqueue,
+        res.publisher,
         idempotency(request, raw),
         backlog=res.backlog,
     )
@@ -47,13 +57,13 @@ def delete_order(order_id: uuid.UUID) -> Response:
 
 
 def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
-    res = resources()
+    res = _accepting(resources())
     job = orders.submit_command(
         res.autocommit_uow(),
         tenant_id(),
         order_id,
         command,
-        res.enqueue,
+        res.publisher,
         expected_version=expected_version(request),
         idempotency=idempotency(request, raw),
         backlog=res.backlog,

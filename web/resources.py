@@ -15,10 +15,10 @@ from models.db import make_autocommit_session_factory, make_engine, make_session
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
 from services.key_verifier import KeyVerifier
-from services.orders import Enqueue
 from services.rate_limit import KeyRateLimiter
 from services.redis_client import FailFast, make_redis
 from services.unit_of_work import UnitOfWork
+from workers.publisher import BackgroundPublisher
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Resources:
     autocommit_session_factory: sessionmaker[Session]
     redis: redis.Redis
     cache: OrderCache
-    enqueue: Enqueue
+    publisher: BackgroundPublisher
     rate_limiter: KeyRateLimiter
     backlog: TenantBacklog
     keys: KeyVerifier
@@ -54,19 +54,20 @@ def build(settings: Settings) -> Resources:
         autocommit_session_factory=autocommit,
         redis=client,
         cache=OrderCache(client, settings.cache_ttl_seconds, guard=redis_guard),
-        enqueue=_publish_job,
+        publisher=BackgroundPublisher(publish_job),
         rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key, guard=redis_guard),
         backlog=TenantBacklog(client, settings.tenant_max_unfinished_jobs, guard=redis_guard),
         keys=KeyVerifier(autocommit, client, redis_guard),
     )
 
 
-def _publish_job(job_id: uuid.UUID) -> None:
+def publish_job(job_id: uuid.UUID) -> None:
+    """Publish one job's message now and wait for the broker's confirm."""
     # Imported here so that importing the web app does not configure Celery
     # before the process knows its settings.
-    from workers.tasks import publish_job
+    from workers import tasks
 
-    publish_job(job_id)
+    tasks.publish_job(job_id)
 
 
 def resources() -> Resources:

@@ -27,6 +27,7 @@ from services import apikeys, processing
 from services.cache import OrderCache
 from services.redis_client import make_redis
 from tests.integration.client import ORDER
+from workers.publisher import BackgroundPublisher
 
 # (PostgreSQL round trips, Redis commands)
 BUDGET = {
@@ -104,7 +105,7 @@ def test_round_trips_per_request_stay_within_budget(round_trips, settings, sessi
     app = create_app(settings)
     # No message published: the test applies the jobs itself (a running test
     # worker would race it), and AMQP is not counted here.
-    app.extensions["orderly"].enqueue = lambda _job_id: None
+    app.extensions["orderly"].publisher = BackgroundPublisher(lambda _job_id: None)
     with session_factory() as session:
         issued = apikeys.create_key(session, f"trips-{uuid.uuid4().hex[:8]}")
         session.commit()

@@ -1,0 +1,114 @@
+"""Publishing job messages off the request path: one thread per API process.
+
+An accepted command is a committed `queued` job: that row is the promise, and
+the relay republishes any job whose message never arrived. So the API answers
+`202` as soon as the job is committed, and this thread publishes the message
+(with publisher confirms) right after. A request never waits for RabbitMQ:
+not for a confirm (a few milliseconds, as RabbitMQ writes persistent messages
+to disk in batches), not for a broker that blocks its publishers (memory or
+disk alarm), not for one that is down.
+
+What replaces the wait is an overload signal, checked before a command is
+accepted (`refusal()`): new commands are refused with `503` + `Retry-After`,
+and nothing is committed for them, while
+- RabbitMQ refused a message because the command queue is at its length
+  limit (for FULL_QUEUE_SECONDS after the refusal; the refused job stays
+  queued and the relay publishes it later),
+- a message has been waiting for over STALL_SECONDS (the broker is blocked,
+  down or slow), or
+- MAX_PENDING messages are waiting.
+
+If the process dies with messages waiting, their jobs stay `queued` and the
+relay publishes them 10 s later; at exit the thread gets a moment to finish.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+
+from services.errors import QueueFull
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundPublisher:
+    MAX_PENDING = 1000
+    STALL_SECONDS = 1.0
+    FULL_QUEUE_SECONDS = 5.0
+    EXIT_FLUSH_SECONDS = 2.0
+
+    def __init__(self, publish: Callable[[uuid.UUID], None]) -> None:
+        """`publish` sends one message and waits for its confirm; it raises
+        QueueFull when the broker refuses it (the queue's length limit)."""
+        self._publish = publish
+        self._waiting: deque[tuple[uuid.UUID, float]] = deque()
+        self._in_flight_since: float | None = None
+        self._refuse_until = 0.0
+        self._wake = threading.Condition()
+        self._owner_pid: int | None = None
+
+    def __call__(self, job_id: uuid.UUID) -> None:
+        """Queue the job's message; returns at once."""
+        self._start_once()
+        with self._wake:
+            self._waiting.append((job_id, time.monotonic()))
+            self._wake.notify()
+
+    def refusal(self) -> str | None:
+        """Why new commands should be refused right now, or None."""
+        now = time.monotonic()
+        if now < self._refuse_until:
+            return "the command queue is full"
+        if len(self._waiting) >= self.MAX_PENDING:
+            return "too many commands are waiting to be published"
+        oldest = self._in_flight_since or (self._waiting[0][1] if self._waiting else None)
+        if oldest is not None and now - oldest > self.STALL_SECONDS:
+            return "the message broker is not taking commands"
+        return None
+
+    def pending(self) -> int:
+        return len(self._waiting) + (self._in_flight_since is not None)
+
+    def _start_once(self) -> None:
+        # Started in the process that publishes: gunicorn forks its workers
+        # after importing the app, and threads do not survive a fork.
+        if self._owner_pid == os.getpid():
+            return
+        with self._wake:
+            if self._owner_pid == os.getpid():
+                return
+            self._owner_pid = os.getpid()
+            threading.Thread(target=self._run, name="job-publisher", daemon=True).start()
+            atexit.register(self.flush, self.EXIT_FLUSH_SECONDS)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every queued message is published; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self.pending()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._waiting:
+                    self._wake.wait()
+                job_id, queued_at = self._waiting.popleft()
+                self._in_flight_since = queued_at
+            try:
+                self._publish(job_id)
+            except QueueFull:
+                self._refuse_until = time.monotonic() + self.FULL_QUEUE_SECONDS
+                log.warning("job %s: the command queue is full; refusing commands for a while, job left for the relay",
+                            job_id)  # fmt: skip
+            except Exception:
+                log.warning("job %s: publish failed, left for the relay", job_id, exc_info=True)
+            finally:
+                self._in_flight_since = None
