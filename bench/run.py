@@ -29,6 +29,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from services import apikeys  # noqa: E402
 
 LUA = Path(__file__).with_name("lua") / "pipeline.lua"
 CONNECTIONS = 16
+CREATE_BODY = '{"currency":"USD","items":[{"sku":"B-1","quantity":1,"unit_price_cents":999}]}'
 DRAIN_TIMEOUT = 300.0
 PORTS = (("ORDERLY_BENCH_PORT", "18200"), ("ORDERLY_BENCH_FLOWER_PORT", "18255"))
 
@@ -64,6 +66,7 @@ class Bench:
         self.orderly: stacks.Stack
         self.bare: stacks.Stack
         self.key = ""
+        self.last_accept_rate = {"bare": 500.0, "orderly": 250.0}  # until a post phase measured them
         self.tenant_id: uuid.UUID
 
     # ---------------------------------------------------------------- set-up
@@ -185,6 +188,8 @@ class Bench:
             drained = self.drain(system, since)
             del drained["last_finished"]
             figures.update(drained)
+            if mode == "post":
+                self.last_accept_rate[system] = figures["accepted_per_s"]
             return figures
 
         return run
@@ -211,6 +216,77 @@ class Bench:
 
         return run
 
+    def open_loop_phase(self, system: str, rate: float | None) -> Callable[[], dict[str, Any]]:
+        """POSTs at a fixed rate (bench/paced.py, latency from the scheduled send
+        time): `rate`, or half of this round's closed-loop accept rate."""
+
+        def run() -> dict[str, Any]:
+            stack = self.bare if system == "bare" else self.orderly
+            target = rate or 0.5 * self.last_accept_rate[system]
+            path, body = ("/api/v1/orders", CREATE_BODY) if system == "orderly" else ("/jobs", '{"command":"create"}')
+            env = {**os.environ, "BENCH_KEY": self.key, "BENCH_BODY": body}
+            since = datetime.now(UTC)
+            result = subprocess.run(
+                [sys.executable, "-m", "bench.paced", stack.url, path, str(target), str(self.seconds)],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=self.seconds + 120, check=True,
+            )  # fmt: skip
+            figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+            figures["rate"] = target
+            accepted = figures["statuses"].get("202", 0)
+            figures["unexpected"] = figures["answered"] - accepted
+            drained = self.drain(system, since)
+            del drained["last_finished"]
+            figures.update(drained)
+            return figures
+
+        return run
+
+    def hot_order_phase(self, commands: int = 100) -> Callable[[], dict[str, Any]]:
+        """`commands` concurrent commands on one order: how long until all are
+        applied, and how many optimistic-lock retries that took."""
+
+        def run() -> dict[str, Any]:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self.key}"
+            order_id = self.created_order(session)
+            log = stacks.stack.LOGS / "worker-bench.log"
+            log_start = log.stat().st_size
+            since = datetime.now(UTC)
+
+            def command(i: int) -> int:
+                body = {"command": ("pay", "cancel", "delete")[i % 3]}
+                url = f"{self.orderly.url}/api/v1/orders/{order_id}/commands"
+                return requests.post(url, json=body, headers=session.headers, timeout=30).status_code
+
+            with ThreadPoolExecutor(max_workers=32) as pool:
+                statuses = list(pool.map(command, range(commands)))
+            drained = self.drain("orderly", since)
+            with log.open("rb") as lines:
+                lines.seek(log_start)
+                retries = sum(b"changed concurrently" in line and order_id.encode() in line for line in lines)
+            with self.engine.connect() as conn:
+                conflicts = conn.execute(
+                    sa.text(f"SELECT count(*) {self._jobs_query('orderly')} AND error->>'code' = 'version_conflict'"),
+                    {"since": since},
+                ).scalar_one()
+            span = (drained["last_finished"] - since).total_seconds()
+            return {"commands": commands, "accepted": statuses.count(202), "unexpected": commands - statuses.count(202),
+                    "drain_s": span, "conflict_retries_per_command": retries / commands,
+                    "failed_version_conflict": conflicts}  # fmt: skip
+
+        return run
+
+    def created_order(self, session: requests.Session) -> str:
+        """A new order, once the worker has created it."""
+        order = {"currency": "USD", "items": [{"sku": "B-1", "quantity": 1, "unit_price_cents": 999}]}
+        job = session.post(f"{self.orderly.url}/api/v1/orders", json=order, timeout=10).json()
+        deadline = time.monotonic() + 30
+        while session.get(f"{self.orderly.url}/api/v1/jobs/{job['id']}", timeout=10).json()["status"] != "succeeded":
+            if time.monotonic() > deadline:
+                raise RuntimeError("an order was not created in 30 s")
+            time.sleep(0.05)
+        return str(job["order_id"])
+
     def get_phase(self, url: str, target: str, path: str) -> Callable[[], dict[str, Any]]:
         def run() -> dict[str, Any]:
             figures = self.wrk(url, "get", target, self.seconds, path)
@@ -234,16 +310,11 @@ class Bench:
         """An order in the cache and a finished job, for the read phases."""
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {self.key}"
-        order = {"currency": "USD", "items": [{"sku": "B-1", "quantity": 1, "unit_price_cents": 999}]}
-        job = session.post(f"{self.orderly.url}/api/v1/orders", json=order, timeout=10).json()
-        deadline = time.monotonic() + 30
-        while session.get(f"{self.orderly.url}/api/v1/jobs/{job['id']}", timeout=10).json()["status"] != "succeeded":
-            if time.monotonic() > deadline:
-                raise RuntimeError("the warm-up order was not created in 30 s")
-            time.sleep(0.05)
-        session.get(f"{self.orderly.url}/api/v1/orders/{job['order_id']}", timeout=10)  # fills the cache
+        order_id = self.created_order(session)
+        session.get(f"{self.orderly.url}/api/v1/orders/{order_id}", timeout=10)  # fills the cache
+        job = session.get(f"{self.orderly.url}/api/v1/jobs?limit=1", timeout=10).json()["data"][0]
         bare_job = requests.post(f"{self.bare.url}/jobs", json={"command": "create"}, timeout=10).json()
-        return f"/api/v1/orders/{job['order_id']}", f"/api/v1/jobs/{job['id']}|/jobs/{bare_job['id']}"
+        return f"/api/v1/orders/{order_id}", f"/api/v1/jobs/{job['id']}|/jobs/{bare_job['id']}"
 
     # ---------------------------------------------------------------- the run
     def run(self, repeats: int, noop_count: int, only: set[str]) -> None:
@@ -260,6 +331,10 @@ class Bench:
             ("poll", "orderly", self.pipeline_phase("orderly", "poll")),
             ("lifecycle", "bare", self.pipeline_phase("bare", "lifecycle")),
             ("lifecycle", "orderly", self.pipeline_phase("orderly", "lifecycle")),
+            ("open_250", "bare", self.open_loop_phase("bare", 250)),
+            ("open_250", "orderly", self.open_loop_phase("orderly", 250)),
+            ("open_half", "orderly", self.open_loop_phase("orderly", None)),
+            ("hot_order", "orderly", self.hot_order_phase()),
             ("get_order", "orderly", self.get_phase(self.orderly.url, "orderly", order_path)),
             ("get_job", "bare", self.get_phase(self.bare.url, "bare", bare_job)),
             ("get_job", "orderly", self.get_phase(self.orderly.url, "orderly", orderly_job)),
