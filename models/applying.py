@@ -12,13 +12,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, text, update
+from sqlalchemy import Row, bindparam, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.job import FINISHED, Job, JobStatus
 from models.status import Command, OrderStatus
+
+_START = text("""
+UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()
+WHERE id = :id AND status <> :succeeded AND status <> :failed
+RETURNING id, tenant_id, command, order_id, payload, expected_version
+""")
 
 
 def start_job(session: Session, job_id: uuid.UUID) -> Row[Any] | None:
@@ -29,17 +35,8 @@ def start_job(session: Session, job_id: uuid.UUID) -> Row[Any] | None:
     The status stays as it is: no one else sees the job before the commit that
     finishes it, and an update of no indexed column can be a HOT update.
     """
-    jobs = Job.__table__.c
-    return session.execute(
-        update(Job)
-        .where(jobs.id == job_id, jobs.status.not_in(FINISHED))
-        .values(
-            attempts=jobs.attempts + 1,
-            started_at=func.coalesce(jobs.started_at, func.now()),
-            last_attempt_at=func.now(),
-        )
-        .returning(*jobs)
-    ).first()
+    params = {"id": job_id, "succeeded": JobStatus.SUCCEEDED.value, "failed": JobStatus.FAILED.value}
+    return session.execute(_START, params).first()
 
 
 _CREATE = text("""
