@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 import config
 
@@ -19,3 +20,15 @@ app.config_from_object("celeryconfig")
 # "Task ... succeeded" line would say it again for every job. Its warnings and
 # errors (failures, retries) still show; "Task ... received" lines stay too.
 logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+
+@celeryd_init.connect
+def _publish_without_confirms(conf: object, **_: object) -> None:
+    """A worker publishes only monitoring events and task retries: no
+    publisher confirms for those (a confirm stalls the worker's main loop,
+    which also feeds the pool). A retry lost on its way is not a lost command:
+    its job is still queued in PostgreSQL, and the relay republishes it. The
+    API and the relay, which publish the commands, keep confirms."""
+    options = dict(app.conf.broker_transport_options)
+    options["confirm_publish"] = False
+    app.conf.broker_transport_options = options
