@@ -29,8 +29,8 @@ class Connections:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.open = 0
 
-    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.idle:
+    async def take(self, fresh: bool = False) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.idle and not fresh:
             return self.idle.pop()
         self.open += 1
         return await asyncio.open_connection(self.host, self.port)
@@ -43,13 +43,21 @@ class Connections:
             self.open -= 1
 
 
-async def one_request(connections: Connections, request: bytes) -> int:
-    """Send the request, read the whole answer; its status code (0 on error)."""
-    connection = await connections.take()
+async def one_request(connections: Connections, request: bytes, fresh: bool = False) -> int:
+    """Send the request, read the whole answer; its status code (0 on error).
+
+    A kept-alive connection the server closed meanwhile (its keep-alive
+    timeout) fails before any answer: the request is sent again, once, on a
+    new connection, as HTTP clients do."""
+    reused = bool(connections.idle) and not fresh
+    connection = await connections.take(fresh)
     reader, writer = connection
     try:
         writer.write(request)
         status_line = await reader.readline()
+        if not status_line and reused:
+            connections.give_back(connection, keep=False)
+            return await one_request(connections, request, fresh=True)
         status = int(status_line.split()[1])
         length, keep = 0, True
         while (line := await reader.readline()) not in (b"\r\n", b""):

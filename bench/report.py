@@ -106,7 +106,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def one_line(figures: dict[str, Any]) -> str:
-    keys = ("accepted_per_s", "completed_per_s", "client_completed_per_s", "ok_per_s", "tasks_per_s", "p99_us")
+    keys = ("accepted_per_s", "completed_per_s", "client_completed_per_s", "drain_per_s", "ok_per_s", "tasks_per_s",
+            "rate", "accept_p99_ms", "finish_p99_ms", "drain_s", "p99_us")  # fmt: skip
     return "  ".join(f"{k} {_fmt(figures[k])}" for k in keys if k in figures) + (
         f"  unexpected {figures['unexpected']}" if figures.get("unexpected") else ""
     )
