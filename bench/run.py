@@ -40,9 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from dotenv import dotenv_values  # noqa: E402
 
 import config  # noqa: E402
 from bench import report, stacks  # noqa: E402
+from bench.preload import preload  # noqa: E402
 from bench.processes import CpuSample, descendants, rss_mib  # noqa: E402
 from bench.profile import Profiler  # noqa: E402
 from models.db import make_engine, make_session_factory  # noqa: E402
@@ -364,6 +366,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured phase")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--preload", type=int, default=0, help="first fill the database with N finished commands")
     parser.add_argument("--only", default="", help="comma-separated phases (default: all)")
     parser.add_argument("--pause-flower", action="store_true", help="Orderly with Flower paused: what Flower costs")
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of round 1 (Orderly)")
@@ -375,6 +378,10 @@ def main() -> None:
     out.mkdir(parents=True)
     bench = Bench(args.seconds, out, args.profile, args.pause_flower)
     try:
+        if args.preload:
+            admin = dotenv_values(ROOT / ".local" / "admin.env")
+            seconds = preload(str(admin["TEST_MIGRATION_DATABASE_URL"]), args.preload)
+            print(f"database preloaded with {args.preload:,} finished commands of another tenant in {seconds:.0f} s")
         bench.start()
         print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases; raw in {out}")
         bench.run(args.repeats, noop_count=500 if args.smoke else 20000, only=set(filter(None, args.only.split(","))))
