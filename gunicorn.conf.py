@@ -6,7 +6,8 @@ bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '
 # Threaded workers: a request waiting on PostgreSQL, Redis or the broker's
 # publisher confirm leaves its process free for the others (a sync worker sits
 # idle through every wait), and keep-alive connections are kept. One process
-# per core; measured against sync workers in docs/performance.md.
+# per core. The benchmark's floors run under these same settings
+# (docs/performance.md).
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
