@@ -54,7 +54,9 @@ secret() {  # secret NAME: read or generate a random password
   local file=$SECRETS/$1
   if [ ! -s "$file" ]; then
     mkdir -p "$SECRETS" && chmod 700 "$SECRETS"
-    python3 -c 'import secrets; print(secrets.token_urlsafe(24))' >"$file"
+    # Hex (192 bits): a URL-safe secret may start with "-", which rabbitmqctl
+    # add_user then reads as options (one fresh-clone CI run in 64 failed so).
+    python3 -c 'import secrets; print(secrets.token_hex(24))' >"$file"
     chmod 600 "$file"
   fi
   cat "$file"
