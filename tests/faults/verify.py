@@ -40,7 +40,6 @@ class Report:
     lost: int  # accepted jobs not finished, or succeeded without their event
     applied_twice: int  # jobs with more than one event
     unanswered_jobs: int  # jobs committed whose client never got the 202 (it gave up)
-    redelivered: int  # jobs a worker started more than once: the faults hit work in flight
     republished: int  # jobs the relay had to publish again (their message was lost or never sent)
     answers: dict[str, int]  # every attempt's HTTP status ("none": no answer), retries included
     healed_after_seconds: float  # from the first command to the end of the last fault
@@ -142,7 +141,6 @@ def verify(
         lost=len(lost),
         applied_twice=sum(count > 1 for count in events.values()),
         unanswered_jobs=len(set(jobs) - accepted),
-        redelivered=sum(j.attempts > 1 for j in jobs.values()),
         republished=sum(j.republish_count > 0 for j in jobs.values()),
         answers=dict(Counter(str(answer).lower() for command in load.sent for answer in command.answers)),
         healed_after_seconds=round(healed_after_seconds, 1),
