@@ -319,7 +319,7 @@ class Bench:
         return f"/api/v1/orders/{order_id}", f"/api/v1/jobs/{job['id']}|/jobs/{bare_job['id']}"
 
     # ---------------------------------------------------------------- the run
-    def run(self, repeats: int, noop_count: int, only: set[str]) -> None:
+    def run(self, repeats: int, noop_count: int, only: set[str], orderly_only: bool = False) -> None:
         order_path, job_paths = self.warm_targets()
         orderly_job, bare_job = job_paths.split("|")
         phases: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
@@ -343,6 +343,8 @@ class Bench:
         ]
         if only:
             phases = [p for p in phases if p[0] in only]
+        if orderly_only:
+            phases = [p for p in phases if p[1] == "orderly"]
         # Warm-up, not recorded: connection pools, caches, JIT-less Python imports.
         self.wrk(self.orderly.url, "post", "orderly", 2)
         self.wrk(self.bare.url, "post", "bare", 2)
@@ -370,7 +372,9 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated phases (default: all)")
     parser.add_argument("--pause-flower", action="store_true", help="Orderly with Flower paused: what Flower costs")
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of round 1 (Orderly)")
-    parser.add_argument("--soak", type=int, default=0, help="only POST+poll for this many seconds: RSS before/after")
+    parser.add_argument(
+        "--soak", type=int, default=0, help="Orderly's POST+poll for this many seconds: RSS before/after"
+    )
     parser.add_argument("--smoke", action="store_true", help="one short round: proves the benchmark works")
     args = parser.parse_args()
     if args.smoke:
@@ -387,7 +391,8 @@ def main() -> None:
             print(f"database preloaded with {args.preload:,} finished commands of another tenant in {seconds:.0f} s")
         bench.start()
         print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases; raw in {out}")
-        bench.run(args.repeats, noop_count=500 if args.smoke else 20000, only=set(filter(None, args.only.split(","))))
+        only = set(filter(None, args.only.split(",")))
+        bench.run(args.repeats, noop_count=500 if args.smoke else 20000, only=only, orderly_only=bool(args.soak))
     finally:
         bench.stop()
     table = report.table(bench.rows)
