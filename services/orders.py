@@ -85,9 +85,10 @@ def submit_command(
             if idempotency and repo.get_idempotency_key(uow.session, tenant_id, idempotency.key):
                 return _replay(uow, tenant_id, idempotency)
             order = repo.get_live_order(uow.session, tenant_id, order_id)
-            if order is None:
-                raise NotFound(f"order {order_id} not found")
-            raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
+            if order is not None and expected_version is not None and order.version != expected_version:
+                raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
+            # Not there when the insert looked (it may exist by now: its create just committed).
+            raise NotFound(f"order {order_id} not found")
     return _publish(job, enqueue)
 
 
