@@ -72,7 +72,7 @@ def start_worker(name: str = "w1", concurrency: int = 2) -> subprocess.Popen[byt
             "workers",
             "worker",
             "--loglevel",
-            os.environ.get("ORDERLY_WORKER_LOGLEVEL", "INFO"),
+            "INFO",
             "--concurrency",
             str(concurrency),
             "--hostname",
