@@ -61,10 +61,11 @@ def submit_create(
     """Accept a new order; the job carries the order id the worker will create."""
     job = _queued_job(tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
     with uow:
-        _check_backlog(uow, tenant_id, backlog, idempotency)
-        if not _insert(uow, job, idempotency):
-            return _replay(uow, tenant_id, idempotency)
-    return _publish(job, enqueue)
+        replay = _replay_at_cap(uow, tenant_id, backlog, idempotency)
+        if replay is None and not _insert(uow, job, idempotency):
+            replay = _replay(uow, tenant_id, idempotency)
+            assert replay is not None, "a create is refused only for a claimed key"
+    return replay if replay is not None else _publish(job, enqueue)
 
 
 def submit_command(
@@ -80,16 +81,16 @@ def submit_command(
     """Accept pay/ship/deliver/cancel/delete for one of the tenant's live orders."""
     job = _queued_job(tenant_id, command, order_id, expected_version=expected_version)
     with uow:
-        _check_backlog(uow, tenant_id, backlog, idempotency)
-        if not _insert(uow, job, idempotency):
-            if idempotency and repo.get_idempotency_key(uow.session, tenant_id, idempotency.key):
-                return _replay(uow, tenant_id, idempotency)
-            order = repo.get_live_order(uow.session, tenant_id, order_id)
-            if order is not None and expected_version is not None and order.version != expected_version:
-                raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
-            # Not there when the insert looked (it may exist by now: its create just committed).
-            raise NotFound(f"order {order_id} not found")
-    return _publish(job, enqueue)
+        replay = _replay_at_cap(uow, tenant_id, backlog, idempotency)
+        if replay is None and not _insert(uow, job, idempotency):
+            replay = _replay(uow, tenant_id, idempotency)
+            if replay is None:
+                order = repo.get_live_order(uow.session, tenant_id, order_id)
+                if order is not None and expected_version is not None and order.version != expected_version:
+                    raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
+                # Not there when the insert looked (it may exist by now: its create just committed).
+                raise NotFound(f"order {order_id} not found")
+    return replay if replay is not None else _publish(job, enqueue)
 
 
 def _queued_job(
@@ -120,10 +121,12 @@ def _insert(uow: UnitOfWork, job: Job, idempotency: Idempotency | None) -> bool:
     return inserted
 
 
-def _replay(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None) -> JobFields:
-    """The job an identical earlier request with this Idempotency-Key produced."""
+def _replay(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None) -> JobFields | None:
+    """The job an identical earlier request with this Idempotency-Key produced;
+    None when the key was never claimed (or there is none)."""
     earlier = repo.get_idempotency_key(uow.session, tenant_id, idempotency.key) if idempotency else None
-    assert idempotency is not None and earlier is not None, "a create is refused only for a claimed key"
+    if idempotency is None or earlier is None:
+        return None
     if earlier.request_sha256 != idempotency.request_sha256:
         raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
     job = repo.get_job(uow.session, tenant_id, earlier.job_id)
@@ -131,17 +134,18 @@ def _replay(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | No
     return job
 
 
-def _check_backlog(
+def _replay_at_cap(
     uow: UnitOfWork, tenant_id: uuid.UUID, backlog: TenantBacklog | None, idempotency: Idempotency | None
-) -> None:
-    """One tenant cannot fill the queue for everyone: past its cap of queued or
-    running jobs its new commands are refused. A retry of a request already
-    accepted (its Idempotency-Key claimed) still gets its job back."""
+) -> JobFields | None:
+    """None while the tenant is under its cap of queued or running jobs (one
+    tenant cannot fill the queue for everyone). At the cap new commands are
+    refused, but a retry of a request already accepted gets its job back."""
     if backlog is None or backlog.admit(tenant_id, lambda: repo.count_unfinished_jobs(uow.session, tenant_id)):
-        return
-    if idempotency and repo.get_idempotency_key(uow.session, tenant_id, idempotency.key):
-        return  # _insert claims nothing and the caller replays the earlier job
-    raise RateLimited(f"this tenant already has {backlog.cap} unfinished jobs: wait for some", retry_after=5)
+        return None
+    replay = _replay(uow, tenant_id, idempotency)
+    if replay is None:
+        raise RateLimited(f"this tenant already has {backlog.cap} unfinished jobs: wait for some", retry_after=5)
+    return replay
 
 
 def _publish(job: JobFields, enqueue: Enqueue) -> JobFields:
