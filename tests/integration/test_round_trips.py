@@ -72,9 +72,12 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
     counter = RoundTrips(Path(name))
     trace_file = open(name, "a")  # noqa: SIM115 - closed below; libpq writes through its descriptor
 
+    traced: list[psycopg.Connection] = []
+
     def trace(dbapi_connection: psycopg.Connection, _record: Any) -> None:
         dbapi_connection.pgconn.trace(trace_file.fileno())
         dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        traced.append(dbapi_connection)
 
     event.listen(Engine, "connect", trace)
     real_execute = redis.Redis.execute_command
@@ -88,6 +91,12 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
         yield counter
     finally:
         event.remove(Engine, "connect", trace)
+        # Pooled connections outlive the test: once the file is closed its
+        # descriptor number is reused, and libpq would write into whatever
+        # socket gets it.
+        for connection in traced:
+            if not connection.closed:
+                connection.pgconn.untrace()
         trace_file.close()
         Path(name).unlink()
 
