@@ -1,9 +1,11 @@
-"""Publishing job messages off the request path: one thread per API process.
+"""Publishing job messages off the request path: one thread per API process
+(a greenlet under gunicorn's gevent workers).
 
 An accepted command is a committed `queued` job: that row is the promise, and
 the relay republishes any job whose message never arrived. So the API answers
 `202` as soon as the job is committed, and this thread publishes the message
-(with publisher confirms) right after. A request never waits for RabbitMQ:
+(with publisher confirms) right after: every message waiting at that moment
+in one batch, with one wait for the broker's confirms (workers/batch_sender.py). A request never waits for RabbitMQ:
 not for a confirm (a few milliseconds, as RabbitMQ writes persistent messages
 to disk in batches), not for a broker that blocks its publishers (memory or
 disk alarm), not for one that is down.
@@ -33,20 +35,20 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 
-from services.errors import QueueFull
-
 log = logging.getLogger(__name__)
 
 
 class BackgroundPublisher:
+    MAX_BATCH = 200
     MAX_PENDING = 1000
     STALL_SECONDS = 1.0
     FULL_QUEUE_SECONDS = 5.0
     EXIT_FLUSH_SECONDS = 2.0
 
-    def __init__(self, publish: Callable[[uuid.UUID], None]) -> None:
-        """`publish` sends one message and waits for its confirm; it raises
-        QueueFull when the broker refuses it (the queue's length limit)."""
+    def __init__(self, publish: Callable[[list[uuid.UUID]], list[uuid.UUID]]) -> None:
+        """`publish` sends one message per job and waits for their confirms;
+        it returns the jobs whose message the broker refused (the queue's
+        length limit) and raises when it could not publish the batch."""
         self._publish = publish
         self._waiting: deque[tuple[uuid.UUID, float]] = deque()
         self._in_flight_since: float | None = None
@@ -100,15 +102,17 @@ class BackgroundPublisher:
             with self._wake:
                 while not self._waiting:
                     self._wake.wait()
-                job_id, queued_at = self._waiting.popleft()
-                self._in_flight_since = queued_at
+                self._in_flight_since = self._waiting[0][1]
+                count = min(len(self._waiting), self.MAX_BATCH)
+                batch = [self._waiting.popleft()[0] for _ in range(count)]
             try:
-                self._publish(job_id)
-            except QueueFull:
-                self._refuse_until = time.monotonic() + self.FULL_QUEUE_SECONDS
-                log.warning("job %s: the command queue is full; refusing commands for a while, job left for the relay",
-                            job_id)  # fmt: skip
+                refused = self._publish(batch)
+                if refused:
+                    self._refuse_until = time.monotonic() + self.FULL_QUEUE_SECONDS
+                    log.warning("the command queue is full: %d jobs left for the relay (%s); refusing commands",
+                                len(refused), ", ".join(map(str, refused)))  # fmt: skip
             except Exception:
-                log.warning("job %s: publish failed, left for the relay", job_id, exc_info=True)
+                log.warning("publishing %d jobs failed, left for the relay: %s", len(batch), ", ".join(map(str, batch)),
+                            exc_info=True)  # fmt: skip
             finally:
                 self._in_flight_since = None
