@@ -323,7 +323,7 @@ class Bench:
         order_path, job_paths = self.warm_targets()
         orderly_job, bare_job = job_paths.split("|")
         phases: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
-            ("flask_json", "bare", self.get_phase(self.bare.url, "bare", "/ping")),
+            ("flask_json", "bare", self.get_phase(self.bare.flask_url, "bare", "/ping")),
             ("celery_noop", "bare", self.noop_phase(noop_count)),
             ("post", "bare", self.pipeline_phase("bare", "post")),
             ("post", "orderly", self.pipeline_phase("orderly", "post")),

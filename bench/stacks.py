@@ -32,6 +32,7 @@ PRODUCTION_RELAY = {"RELAY_INTERVAL_SECONDS": "1", "RELAY_QUEUED_AFTER_SECONDS":
 class Stack:
     name: str
     url: str
+    flask_url: str = ""  # the bare Flask JSON floor (bare stack only)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def pids(self) -> dict[str, list[int]]:
@@ -109,15 +110,27 @@ def create_bare_tables() -> None:
     engine.dispose()
 
 
+# The bare pipeline's server, as issue 8 defines it: gunicorn gthread, 2
+# processes x 4 threads, gunicorn's default keep-alive (its per-thread
+# database connections do not suit gevent).
+BARE_PIPELINE_SERVER = ["--worker-class", "gthread", "--workers", "2", "--threads", "4", "--keep-alive", "2"]
+
+
 def start_bare(port: int) -> Stack:
-    """The bare pipeline under the same gunicorn settings as Orderly, and a
-    prefork worker of the same size."""
+    """The bare pipeline (gthread 2 x 4) and a prefork worker of the same size
+    as Orderly's; the bare Flask JSON endpoint under Orderly's own gunicorn
+    settings, on the next port."""
     create_bare_tables()
-    bare = Stack("bare", f"http://127.0.0.1:{port}")
+    bare = Stack("bare", f"http://127.0.0.1:{port}", flask_url=f"http://127.0.0.1:{port + 2}")
     env = {**bare_env(), **NO_RECYCLING, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
     bare.processes["api"] = subprocess.Popen(
-        [BIN / "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", "bench.bare.app:app"],
+        [BIN / "gunicorn", "--config", "gunicorn.conf.py", *BARE_PIPELINE_SERVER, "--access-logfile", "/dev/null",
+         "bench.bare.app:app"],
         cwd=ROOT, env=env, stdout=_log("bare-api"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    bare.processes["flask"] = subprocess.Popen(
+        [BIN / "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null", "bench.bare.app:app"],
+        cwd=ROOT, env={**env, "API_PORT": str(port + 2)}, stdout=_log("bare-flask"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     bare.processes["worker"] = subprocess.Popen(
         [BIN / "celery", "-A", "bench.bare.worker", "worker", "--loglevel", "WARNING", "--concurrency", "2",
@@ -125,6 +138,7 @@ def start_bare(port: int) -> Stack:
         cwd=ROOT, env=env, stdout=_log("bare-worker"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     wait_http(f"{bare.url}/ping", bare.processes["api"])
+    wait_http(f"{bare.flask_url}/ping", bare.processes["flask"])
     return bare
 
 
