@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from models import JobStatus, OrderStatus
 from web import jobs, orders
 from web.docs_assets import ASSETS
-from web.requests import IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN, MAX_LIMIT, MAX_PAGE
+from web.requests import IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN, MAX_LIMIT, MAX_PAGE
 from web.schemas import (
     CreateOrder,
     EventsOut,
@@ -302,7 +302,7 @@ def _components() -> dict[str, Any]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "description": "Repeat a request safely: the same key and body answer the same job",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
             },
             "IfMatch": {
                 "name": "If-Match",

@@ -18,6 +18,12 @@ M = TypeVar("M", bound=BaseModel)
 MAX_LIMIT = 100
 MAX_PAGE = 1_000_000
 MAX_JSON_DEPTH = 32
+# Page numbers and limits: ASCII digits only (str.isdigit() also accepts "²"
+# and "①", which int() refuses), and no longer than the largest allowed value.
+_NUMBER = re.compile(rf"[0-9]{{1,{len(str(MAX_PAGE))}}}")
+# Idempotency-Key: visible ASCII, as the OpenAPI document says.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 # An entity tag is the order's version, quoted ("3"); the bare number is
 # accepted too, as clients often forget the quotes.
 IF_MATCH_PATTERN = r'^\s*(?:W/)?(?:"([0-9]{1,9})"|([0-9]{1,9}))\s*$'
@@ -77,7 +83,7 @@ def page_params(request: Request, sortable: tuple[str, ...], statuses: tuple[str
 
 
 def _positive_int(raw: str, name: str, maximum: int) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
         raise _bad_query(name, f"{name} must be an integer from 1 to {maximum}")
     return int(raw)
 
@@ -90,9 +96,12 @@ def idempotency(request: Request, body: Any) -> Idempotency | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 255 or not key.isprintable():
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise Problem(
-            400, "invalid-idempotency-key", "Bad Request", "Idempotency-Key must be 1 to 255 printable characters"
+            400,
+            "invalid-idempotency-key",
+            "Bad Request",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces)",
         )
     return Idempotency.for_request(key, request.method, request.path, body)
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 import pytest
 from flask import Flask, request
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from web.openapi import document
 from web.problems import Problem
-from web.requests import etag_matches, expected_version, json_body, page_params
+from web.requests import etag_matches, expected_version, idempotency, json_body, page_params
 from web.schemas import OrderCommand
 
 app = Flask(__name__)
@@ -42,6 +48,12 @@ def test_page_values_are_read():
         "sort=--created_at",
         "status=deleted",
         "status=PAID",
+        # Unicode digits that str.isdigit() accepts and int() refuses (were 500s)
+        "page=%C2%B2",
+        "limit=%E2%91%A0",
+        "page=%D9%A3",  # Arabic-Indic three: int() takes it, the API does not
+        "page=" + "9" * 4400,
+        "page=1%0A",
     ],
 )
 def test_bad_page_parameters_are_400(query):
@@ -96,3 +108,52 @@ def test_bad_bodies(data, content_type, status):
         with pytest.raises(Problem) as raised:
             json_body(request, OrderCommand)
         assert raised.value.status == status
+
+
+# Property-based: whatever a client puts in a query parameter or one of the
+# parsed headers, the parser answers a value or a 400 Problem, never another
+# exception (which would be a 500). Query values are any Unicode, percent-
+# encoded; header values are what a WSGI server can hand over (latin-1).
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=50) | st.sampled_from(["9" * 5000, "²", "①", "\u0661"])
+HEADER_TEXT = st.text(st.characters(codec="latin-1", exclude_characters="\r\n"), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(["page", "limit", "sort", "status"]), value=ANY_TEXT)
+def test_any_query_value_is_parsed_or_400(name, value):
+    try:
+        page, _ = parse_page(f"{name}={quote(value, safe='')}")
+    except Problem as problem:
+        assert problem.status == 400
+    else:
+        assert 1 <= page.number <= 1_000_000 and 1 <= page.limit <= 100
+
+
+PARSERS = {
+    "If-Match": lambda: expected_version(request),
+    "If-None-Match": lambda: etag_matches(request, 4),
+    "Idempotency-Key": lambda: idempotency(request, {}),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(header=st.sampled_from(sorted(PARSERS)), value=HEADER_TEXT)
+def test_any_parsed_header_is_read_or_400(header, value):
+    with app.test_request_context("/", method="POST", headers={header: value}):
+        try:
+            PARSERS[header]()
+        except Problem as problem:
+            assert problem.status == 400
+
+
+@pytest.mark.parametrize(("key", "valid"), [("a" * 255, True), ("a" * 256, False), ("with space", False),
+                                            ("ключ", False), ("k-1_2.3~!", True), ("", False)])  # fmt: skip
+def test_idempotency_key_is_what_the_openapi_document_says(key, valid):
+    pattern = document()["components"]["parameters"]["IdempotencyKey"]["schema"]["pattern"]
+    assert bool(re.fullmatch(pattern, key)) is valid
+    with app.test_request_context("/", method="POST", headers={"Idempotency-Key": key.encode().decode("latin-1")}):
+        if valid:
+            assert idempotency(request, {}) is not None
+        else:
+            with pytest.raises(Problem):
+                idempotency(request, {})
