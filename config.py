@@ -9,7 +9,7 @@ anything by hand.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -40,12 +40,13 @@ def _required(name: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
-    redis_url: str
-    broker_url: str
+    # URLs carry passwords: kept out of repr(), which tracebacks and pytest print.
+    database_url: str = field(repr=False)
+    redis_url: str = field(repr=False)
+    broker_url: str = field(repr=False)
     # Migrations run as the role that owns the schema; the app's role may only
     # read and write rows. Defaults to database_url where there is one role.
-    migration_database_url: str = ""
+    migration_database_url: str = field(default="", repr=False)
     # Seconds an order stays in the cache; bounds how stale a read can be if an
     # invalidation is ever lost.
     cache_ttl_seconds: int = 300
@@ -56,6 +57,9 @@ class Settings:
     # per tenant; past either the API answers 429 with Retry-After.
     rate_limit_per_key: str = "3000/minute"
     tenant_max_unfinished_jobs: int = 10_000
+    # Failed authentications per client address and minute; past it the address
+    # gets 429 until the minute ends (services/auth_throttle.py).
+    failed_auth_limit: int = 20
     # The relay (python -m workers.relay): how often it looks, and after how
     # long an untouched queued / running job is published again.
     relay_interval_seconds: float = 1.0
@@ -76,6 +80,7 @@ class Settings:
             cache_ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300")),
             rate_limit_per_key=os.environ.get("RATE_LIMIT_PER_KEY", "3000/minute"),
             tenant_max_unfinished_jobs=int(os.environ.get("TENANT_MAX_UNFINISHED_JOBS", "10000")),
+            failed_auth_limit=int(os.environ.get("FAILED_AUTH_LIMIT", "20")),
             relay_interval_seconds=float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
             relay_queued_after_seconds=float(os.environ.get("RELAY_QUEUED_AFTER_SECONDS", "10")),
             relay_running_after_seconds=float(os.environ.get("RELAY_RUNNING_AFTER_SECONDS", "150")),

@@ -29,3 +29,8 @@ max_requests_jitter = 1000
 limit_request_line = 8190
 limit_request_fields = 100
 accesslog = "-"
+# Nothing a client could put a secret in: no Basic-auth user name (gunicorn's
+# default %(u)s logs it, and `curl -u KEY:` puts an API key there), no query
+# string (a key pasted as ?api_key=...), no Referer. The path, method, status,
+# size, time taken (ms) and user agent stay.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'

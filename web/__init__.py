@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import click
 from flask import Blueprint, Flask, Response
+from flask.helpers import get_debug_flag
 
 import config
 from web import auth, docs, health, jobs, orders
@@ -14,6 +16,7 @@ from web.resources import build
 
 
 def create_app(settings: config.Settings | None = None) -> Flask:
+    refuse_werkzeug_debugger()
     settings = settings or config.current()
     app = Flask(__name__)
     # Never debug mode, whatever FLASK_DEBUG says: it would show tracebacks and
@@ -29,6 +32,22 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     app.after_request(_security_headers)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
+
+
+def refuse_werkzeug_debugger() -> None:
+    """`flask run --debug` (or `--debugger`) wraps the app in Werkzeug's
+    debugger, which runs Python typed into a browser page: whoever reaches the
+    port (or the PIN) owns the process. `app.debug = False` does not stop it,
+    so the app refuses to be loaded by such a `flask run`."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name != "run":
+        return
+    debugger = ctx.params.get("debugger")
+    if debugger or (debugger is None and get_debug_flag()):
+        raise click.UsageError(
+            "Orderly refuses to run under the Werkzeug debugger (--debug / --debugger): it executes code "
+            "sent from a browser. Use `make run`, or `flask run --no-debugger`."
+        )
 
 
 def register_blueprints(app: Flask) -> None:

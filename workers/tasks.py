@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # then the job fails with a reason instead of retrying forever.
 TRANSIENT_ERRORS = (DBAPIError, PoolTimeout)
 MAX_RETRIES = 12
+INTERNAL_ERROR_DETAIL = "the job could not be applied; the worker's log has the details under the job id"
 
 
 @app.task(
@@ -48,11 +49,12 @@ def apply_order_command(self: Task, job_id: str) -> str:
             processing.fail_job(session_factory(), job_uuid, "internal_error", "database unavailable")
             return "failed"
         raise
-    except Exception as exc:
+    except Exception:
         # A bug or a corrupt job: retrying would fail the same way. Fail the job
         # with a reason so the client's poll ends, and keep the traceback in the log.
+        # The client sees no exception class or message: they describe the code.
         log.exception("job %s: unexpected error", job_id)
-        processing.fail_job(session_factory(), job_uuid, "internal_error", f"unexpected {type(exc).__name__}")
+        processing.fail_job(session_factory(), job_uuid, "internal_error", INTERNAL_ERROR_DETAIL)
         return "failed"
     log.info("job %s: %s%s", job_id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "")
     return outcome.status
