@@ -20,7 +20,7 @@ else
   key=$("$VENV_BIN/flask" --app web apikey create --tenant dev 2>/dev/null | tail -n 1)
   (umask 077 && printf '%s\n' "$key" >"$key_file")
 fi
-flower_auth=$(grep '^FLOWER_BASIC_AUTH=' .local/orderly.env | cut -d= -f2-)
+flower_auth=$(grep '^FLOWER_BASIC_AUTH=' .local/flower.env | cut -d= -f2-)
 
 cat <<INFO
 

@@ -31,6 +31,7 @@ RABBIT_DIR=$STATE/rabbitmq
 SECRETS=$STATE/secrets
 ENV_FILE=$STATE/orderly.env
 ADMIN_ENV_FILE=$STATE/admin.env
+FLOWER_ENV_FILE=$STATE/flower.env
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -63,12 +64,13 @@ secret() {  # secret NAME: read or generate a random password
 }
 
 write_env_file() {
-  local pg_pw owner_pw rabbit_pw flower_pw redis_pw redis_admin_pw
+  local pg_pw owner_pw rabbit_pw rabbit_admin_pw flower_pw redis_pw redis_admin_pw
   pg_pw=$(secret postgres-orderly)
   owner_pw=$(secret postgres-orderly-owner)
   redis_pw=$(secret redis-orderly)
   redis_admin_pw=$(secret redis-admin)
   rabbit_pw=$(secret rabbitmq-orderly)
+  rabbit_admin_pw=$(secret rabbitmq-admin)
   flower_pw=$(secret flower-admin)
   umask 077
   cat >"$ENV_FILE" <<EOF
@@ -79,8 +81,12 @@ REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/0
 TEST_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/1
 BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly
 TEST_BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly_test
-FLOWER_BASIC_AUTH=admin:$flower_pw
 FLOWER_ADDRESS=127.0.0.1
+EOF
+  # Flower's login, read by flowerconfig.py in Flower's process only.
+  cat >"$FLOWER_ENV_FILE" <<EOF
+# Written by scripts/services.sh: Flower's login (user:password).
+FLOWER_BASIC_AUTH=admin:$flower_pw
 EOF
   # What only the scripts and the tests may use (migrations, flushing and
   # pausing Redis): never loaded into the app's processes.
@@ -89,6 +95,7 @@ EOF
 MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly
 TEST_MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly_test
 REDIS_ADMIN_URL=redis://admin:$redis_admin_pw@127.0.0.1:$REDIS_PORT/0
+RABBITMQ_ADMIN_URL=http://orderly_admin:$rabbit_admin_pw@127.0.0.1:$RABBIT_MGMT_PORT
 EOF
 }
 
@@ -138,7 +145,9 @@ start_postgres() {
   local pw owner_pw
   pw=$(secret postgres-orderly)
   owner_pw=$(secret postgres-orderly-owner)
-  pg psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 -v pw="$pw" -v owner_pw="$owner_pw" >/dev/null <<'SQL'
+  # The passwords reach psql on its standard input (printf is a shell builtin):
+  # a program's arguments are readable by every local user in /proc.
+  { printf "\\set pw '%s'\n\\set owner_pw '%s'\n" "$pw" "$owner_pw"; cat <<'SQL'; } |
 SELECT format('CREATE ROLE orderly_owner LOGIN PASSWORD %L', :'owner_pw')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'orderly_owner') \gexec
 ALTER ROLE orderly_owner PASSWORD :'owner_pw';
@@ -153,6 +162,7 @@ SELECT 'CREATE DATABASE orderly OWNER orderly_owner'
 SELECT 'CREATE DATABASE orderly_test OWNER orderly_owner'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'orderly_test') \gexec
 SQL
+    pg psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 >/dev/null
   local db
   for db in orderly orderly_test; do
     pg psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d "$db" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
@@ -165,6 +175,9 @@ SELECT format('GRANT CONNECT ON DATABASE %I TO orderly', current_database()) \ge
 GRANT USAGE ON SCHEMA public TO orderly;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO orderly;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO orderly;
+-- The audit log stays append-only for the app (migration 0005), whatever the grant above gave.
+SELECT 'REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM orderly'
+  WHERE to_regclass('public.audit_events') IS NOT NULL \gexec
 -- Tables the migrations create later get the same rights (in any schema).
 ALTER DEFAULT PRIVILEGES FOR ROLE orderly_owner GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO orderly;
 ALTER DEFAULT PRIVILEGES FOR ROLE orderly_owner GRANT USAGE, SELECT ON SEQUENCES TO orderly;
@@ -197,7 +210,9 @@ write_redis_acl() {
       >"$REDIS_DIR/users.acl"
   )
 }
-redis_cli() { redis-cli -p "$REDIS_PORT" --user admin --pass "$(secret redis-admin)" --no-auth-warning "$@"; }
+# The password goes in redis-cli's environment (REDISCLI_AUTH), which only
+# its own user can read, not on its command line.
+redis_cli() { REDISCLI_AUTH=$(secret redis-admin) redis-cli -p "$REDIS_PORT" --user admin --no-auth-warning "$@"; }
 
 start_redis() {
   mkdir -p "$REDIS_DIR"
@@ -275,10 +290,17 @@ EOF
     wait_port "$AMQP_PORT" 90 || die "RabbitMQ did not open port $AMQP_PORT (see $RABBIT_DIR/log)"
   fi
   rabbitmqctl await_startup --timeout 60 >/dev/null
-  local pw
-  pw=$(secret rabbitmq-orderly)
-  rabbitmqctl list_users --quiet | grep -q '^orderly\b' || rabbitmqctl add_user orderly "$pw" >/dev/null
-  rabbitmqctl change_password orderly "$pw" >/dev/null
+  # Passwords go to rabbitmqctl on its standard input, never as arguments.
+  local users
+  users=$(rabbitmqctl list_users --quiet)
+  grep -q '^orderly\b' <<<"$users" || secret rabbitmq-orderly | rabbitmqctl add_user orderly >/dev/null
+  secret rabbitmq-orderly | rabbitmqctl change_password orderly >/dev/null
+  # The operators' login for the management UI (in admin.env only); the
+  # built-in guest administrator is deleted.
+  grep -q '^orderly_admin\b' <<<"$users" || secret rabbitmq-admin | rabbitmqctl add_user orderly_admin >/dev/null
+  secret rabbitmq-admin | rabbitmqctl change_password orderly_admin >/dev/null
+  rabbitmqctl set_user_tags orderly_admin administrator >/dev/null
+  if grep -q '^guest\b' <<<"$users"; then rabbitmqctl delete_user guest >/dev/null; fi
   # A bounded command queue: past the limit RabbitMQ refuses (nacks) new
   # messages, and the API answers 503, instead of dropping the oldest ones.
   local limit='{"max-length":'"${COMMAND_QUEUE_MAX_LENGTH:-100000}"',"overflow":"reject-publish"}'
@@ -287,7 +309,12 @@ EOF
     rabbitmqctl set_permissions -p "$vhost" orderly '.*' '.*' '.*' >/dev/null
     rabbitmqctl set_policy -p "$vhost" --apply-to queues commands-limit '^orderly\.commands$' "$limit" >/dev/null
   done
-  rabbitmqctl set_user_tags orderly management >/dev/null
+  # The app's user: no management tag, so no HTTP API; it declares its own
+  # queues (Celery needs configure rights) in its vhosts and nothing else.
+  rabbitmqctl set_user_tags orderly >/dev/null
+  for vhost in orderly orderly_test orderly_faults; do
+    rabbitmqctl set_permissions -p "$vhost" orderly_admin '.*' '.*' '.*' >/dev/null
+  done
 }
 
 stop_rabbitmq() {

@@ -17,6 +17,7 @@ scripts/services.sh start
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v strace >/dev/null || missing+=(strace)
 if ((${#missing[@]})); then
   echo "[test] installing ${missing[*]} with apt-get" >&2
   apt-get update -qq

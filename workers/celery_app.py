@@ -9,8 +9,8 @@ from celery.signals import celeryd_init
 
 import config
 
-# Now, not lazily: `celery -A workers flower` reads FLOWER_BASIC_AUTH and
-# FLOWER_ADDRESS from the environment right after importing this module.
+# Now, not lazily: `celery -A workers flower` reads FLOWER_ADDRESS from the
+# environment right after importing this module (its login: flowerconfig.py).
 config.load_env_file()
 
 app = Celery("orderly")

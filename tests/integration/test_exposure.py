@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+import uuid
+from pathlib import Path
 
 import requests
 
@@ -53,7 +55,75 @@ def test_flower_as_make_run_starts_it_is_on_loopback_and_asks_for_a_password():
             time.sleep(0.3)
         addresses = {address for address, p, _ in listening() if p == port}
         assert addresses and addresses <= set(LOOPBACK), addresses
-        assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 401
-        assert requests.get(f"http://127.0.0.1:{port}/", auth=("ops", "a-test-password"), timeout=10).ok
+        for page in ("/", "/metrics", "/api/workers", "/tasks"):
+            assert requests.get(f"http://127.0.0.1:{port}{page}", timeout=10).status_code == 401, page
+            wrong = requests.get(f"http://127.0.0.1:{port}{page}", auth=("ops", "wrong"), timeout=10)
+            assert wrong.status_code == 401, page
+        for page in ("/", "/metrics"):
+            assert requests.get(f"http://127.0.0.1:{port}{page}", auth=("ops", "a-test-password"), timeout=10).ok
+        # Not on Flower's command line, where any local user could read it.
+        assert "a-test-password" not in (Path("/proc") / str(flower.pid) / "cmdline").read_text()
     finally:
         stop(flower)
+
+
+# ---------------------------------------------------------------- what answers without credentials
+# The documented allow-list (docs/security.md, "Public endpoints"): every
+# other route of the API answers 401 without a key.
+PUBLIC_ROUTES = {
+    "/healthz": "the process answers",
+    "/readyz": "which dependency is down; checks cached for a second",
+    "/api/v1/openapi.json": "the API's description",
+    "/api/v1/docs": "Swagger UI, served by the API itself",
+    "/api/v1/docs/<asset>": "Swagger UI's files",
+}
+
+
+def concrete(rule: str) -> str:
+    """A request path for a URL rule: every variable filled with something plausible."""
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: "index.html" if m[1] == "asset" else str(uuid.uuid4()), rule)
+
+
+def test_every_route_without_a_key_answers_401_unless_it_is_listed_public(base_url):
+    from web import create_app
+
+    app = create_app()
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+    assert len(rules) > 8, rules  # the whole URL map, not a handful
+    for rule in rules:
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = requests.request(method, base_url + concrete(rule.rule), timeout=10, json={})
+            if rule.rule in PUBLIC_ROUTES:
+                assert response.status_code != 401, (method, rule.rule)
+            else:
+                assert response.status_code == 401, (method, rule.rule, response.status_code)
+    assert set(PUBLIC_ROUTES) <= {rule.rule for rule in rules}  # the list names real routes
+
+
+# Every TCP port the stack listens on, by owner, and what guards it. A port
+# that is not here fails the test: a new listener must be added with its guard.
+KNOWN_PORTS = {
+    "postgres": "password (scram-sha-256) for every TCP client",
+    "redis-server": "ACL: default user off",
+    "beam.smp": "AMQP (users; guest deleted), management API (users), Erlang distribution (cookie)",
+    "epmd": "Erlang port mapper: names only, loopback",
+    "gunicorn": "the API: a key for every route not listed public",
+    "celery": "Flower: basic auth on every page",
+}
+
+
+def test_every_listening_port_of_the_stack_is_known_and_refuses_anonymous_http(running):
+    ours = [(address, port, name) for address, port, name in listening() if name in STACK_PROCESSES]
+    assert {name for _, _, name in ours} >= {"postgres", "redis-server", "beam.smp", "gunicorn"}, ours
+    unknown = [socket for socket in ours if socket[2] not in KNOWN_PORTS]
+    assert unknown == [], unknown
+    for _, port, name in ours:
+        try:
+            response = requests.get(f"http://127.0.0.1:{port}/api/overview", timeout=3)
+        except requests.RequestException:
+            continue  # not HTTP: PostgreSQL, Redis, AMQP, Erlang (their own tests: test_privileges.py)
+        if name == "gunicorn":
+            assert response.status_code in (401, 404), (port, response.status_code)  # no such API route
+            assert requests.get(f"http://127.0.0.1:{port}/api/v1/orders", timeout=3).status_code == 401
+        else:  # RabbitMQ's management API (its login page is static and holds no data)
+            assert response.status_code == 401, (name, port, response.status_code)

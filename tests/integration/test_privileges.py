@@ -1,9 +1,15 @@
-"""The app's PostgreSQL role and Redis user may read and write data, nothing more."""
+"""The app's PostgreSQL role, Redis user and RabbitMQ user may read and write
+data, nothing more; no default or administrator login is left open."""
 
 from __future__ import annotations
 
+import os
+from urllib.parse import urlsplit
+
+import kombu
 import pytest
 import redis
+import requests
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
@@ -66,3 +72,41 @@ def test_redis_has_no_default_user(settings):
     )
     with pytest.raises(redis.exceptions.AuthenticationError):
         anonymous.ping()
+
+
+def management_api() -> str:
+    return f"http://127.0.0.1:{os.environ.get('ORDERLY_RABBIT_MGMT_PORT', '55673')}/api"
+
+
+def test_rabbitmq_has_no_guest_user(settings):
+    # The management API answers 401 to guest/guest (deleted, not just limited to loopback) ...
+    assert requests.get(f"{management_api()}/overview", auth=("guest", "guest"), timeout=10).status_code == 401
+    # ... and so does the broker itself.
+    broker = urlsplit(settings.broker_url)
+    guest = kombu.Connection(f"amqp://guest:guest@{broker.hostname}:{broker.port}/", connect_timeout=5)
+    with pytest.raises(Exception, match=r"(?i)access.refused|auth|login"):
+        guest.connect()
+    # The operators' administrator exists (the probe would pass against a dead API otherwise).
+    admin = urlsplit(os.environ["RABBITMQ_ADMIN_URL"])
+    overview = requests.get(f"{management_api()}/whoami", auth=(admin.username, admin.password), timeout=10)
+    assert overview.json()["tags"] == ["administrator"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/users"),
+        ("PUT", "/users/intruder"),
+        ("PUT", "/permissions/orderly/orderly"),
+        ("DELETE", "/queues/orderly/orderly.commands/contents"),
+        ("GET", "/queues"),
+    ],
+)
+def test_the_app_broker_user_cannot_use_the_management_api(settings, method, path):
+    """No tags: the app's user is refused by the management API (401), so it
+    can neither grant itself rights nor purge the queue there."""
+    app = urlsplit(settings.broker_url)
+    response = requests.request(
+        method, f"{management_api()}{path}", auth=(app.username, app.password), json={}, timeout=10
+    )
+    assert response.status_code == 401, (path, response.status_code)
