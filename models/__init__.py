@@ -1,5 +1,6 @@
 """Persistence and domain state: SQLAlchemy models, the state machine, repositories."""
 
+from models.audit import AuditEvent
 from models.base import Base
 from models.job import FINISHED, IdempotencyKey, Job, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
@@ -9,6 +10,7 @@ from models.tenant import ApiKey, Tenant
 __all__ = [
     "FINISHED",
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Command",
     "IdempotencyKey",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import ApiKey, Tenant
@@ -43,14 +43,35 @@ def get_or_create_tenant(session: Session, name: str) -> Tenant:
     return tenant
 
 
-def create_key(session: Session, tenant_name: str) -> IssuedKey:
+def create_key(session: Session, tenant_name: str, expires_at: datetime | None = None) -> IssuedKey:
     """Create a key for the tenant (created if new); the plaintext is returned once."""
     tenant = get_or_create_tenant(session, tenant_name)
+    return _issue(session, tenant.id, expires_at)
+
+
+def _issue(session: Session, tenant_id: uuid.UUID, expires_at: datetime | None) -> IssuedKey:
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)  # 256 bits
-    session.add(ApiKey(id=key_id, tenant_id=tenant.id, secret_sha256=sha256(secret)))
+    session.add(ApiKey(id=key_id, tenant_id=tenant_id, secret_sha256=sha256(secret), expires_at=expires_at))
     session.flush()
-    return IssuedKey(key_id=key_id, tenant_id=tenant.id, plaintext=f"{PREFIX}_{key_id}_{secret}")
+    return IssuedKey(key_id=key_id, tenant_id=tenant_id, plaintext=f"{PREFIX}_{key_id}_{secret}")
+
+
+def rotate_key(session: Session, key_id: str, overlap: timedelta) -> IssuedKey | None:
+    """A new key for the same tenant; the old one keeps working for `overlap`
+    (unless it expires sooner), so clients can switch without downtime.
+    None if there is no active key with that id."""
+    old = session.scalar(select(ApiKey).where(ApiKey.id == key_id, *_active()).with_for_update())
+    if old is None:
+        return None
+    ends = utcnow() + overlap
+    old.expires_at = min(old.expires_at, ends) if old.expires_at else ends
+    return _issue(session, old.tenant_id, None)
+
+
+def _active() -> tuple[Any, ...]:
+    """Where-clauses of a key that works now: not revoked, not expired."""
+    return (ApiKey.revoked_at.is_(None), or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > func.now()))
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,8 @@ class KeyInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None
+    tenant_id: uuid.UUID
 
 
 def list_keys(session: Session, tenant_name: str | None = None) -> list[KeyInfo]:
@@ -69,7 +92,8 @@ def list_keys(session: Session, tenant_name: str | None = None) -> list[KeyInfo]
     if tenant_name is not None:
         query = query.where(Tenant.name == tenant_name)
     return [
-        KeyInfo(key.id, name, key.created_at, key.last_used_at, key.revoked_at) for key, name in session.execute(query)
+        KeyInfo(key.id, name, key.created_at, key.last_used_at, key.revoked_at, key.expires_at, key.tenant_id)
+        for key, name in session.execute(query)
     ]
 
 
@@ -98,6 +122,10 @@ class StoredKey:
     tenant_id: uuid.UUID
     secret_sha256: str
     last_used_at: datetime | None
+    expires_at: datetime | None = None
+
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
 
 
 def parse(presented: str) -> tuple[str, str] | None:
@@ -110,13 +138,21 @@ def parse(presented: str) -> tuple[str, str] | None:
 
 
 def find_active(session: Session, key_id: str) -> StoredKey | None:
-    """The key unless it is unknown or revoked (one query)."""
+    """The key unless it is unknown, revoked or expired (one query)."""
     row = session.execute(
-        select(ApiKey.tenant_id, ApiKey.secret_sha256, ApiKey.last_used_at).where(
-            ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
+        select(ApiKey.tenant_id, ApiKey.secret_sha256, ApiKey.last_used_at, ApiKey.expires_at).where(
+            ApiKey.id == key_id, *_active()
         )
     ).first()
-    return StoredKey(key_id, row.tenant_id, row.secret_sha256, row.last_used_at) if row else None
+    return StoredKey(key_id, row.tenant_id, row.secret_sha256, row.last_used_at, row.expires_at) if row else None
+
+
+def ids_created_since(session: Session, since: datetime | None) -> list[tuple[str, datetime]]:
+    """(id, created_at) of every key created after `since` (all keys when None)."""
+    query = select(ApiKey.id, ApiKey.created_at)
+    if since is not None:
+        query = query.where(ApiKey.created_at > since)
+    return [(row.id, row.created_at) for row in session.execute(query)]
 
 
 def touch(session: Session, key: StoredKey) -> None:

@@ -11,7 +11,7 @@ from flask import Flask
 
 from models import repository as repo
 from models.base import utcnow
-from services import apikeys, key_verifier, maintenance
+from services import apikeys, audit, key_verifier, maintenance
 from services.views import iso
 from web.resources import publish_job, resources
 
@@ -23,12 +23,38 @@ def register_cli(app: Flask) -> None:
 
     @apikey.command("create")
     @click.option("--tenant", required=True, help="Tenant name; created if new.")
-    def create(tenant: str) -> None:
+    @click.option("--expires-in-days", type=click.IntRange(min=1), default=None, help="The key stops working then.")
+    def create(tenant: str, expires_in_days: int | None) -> None:
         """Create an API key; the key itself is printed once, on the last line."""
+        expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         with resources().session_factory() as session:
-            issued = apikeys.create_key(session, tenant)
+            issued = apikeys.create_key(session, tenant, expires_at)
+            audit.record(session, "key.created", audit.operator(), issued.key_id, issued.tenant_id,
+                         expires_at=iso(expires_at))  # fmt: skip
             session.commit()
         click.echo(f"created key {issued.key_id} for tenant {tenant} ({issued.tenant_id}); store it now:", err=True)
+        click.echo(issued.plaintext)
+
+    @apikey.command("rotate")
+    @click.argument("key_id")
+    @click.option("--overlap-hours", type=click.FloatRange(min=0), default=24.0, show_default=True,
+                  help="How long the old key keeps working beside the new one.")  # fmt: skip
+    def rotate(key_id: str, overlap_hours: float) -> None:
+        """Issue a new key for the key's tenant; the old one expires after the
+        overlap. The new key is printed once, on the last line."""
+        with resources().session_factory() as session:
+            issued = apikeys.rotate_key(session, key_id, timedelta(hours=overlap_hours))
+            if issued is None:
+                raise click.ClickException(f"no active key {key_id}")
+            audit.record(session, "key.rotated", audit.operator(), key_id, issued.tenant_id,
+                         new_key_id=issued.key_id, overlap_hours=overlap_hours)  # fmt: skip
+            session.commit()
+        ends = utcnow() + timedelta(hours=overlap_hours)
+        if not key_verifier.announce_revoked(resources().redis, key_id, at=ends):
+            click.echo(f"warning: Redis could not be told; the old key may work up to "
+                       f"{key_verifier.KEEP_SECONDS:.0f} s past the overlap", err=True)  # fmt: skip
+        click.echo(f"key {key_id} expires in {overlap_hours:g} h; its successor {issued.key_id}, store it now:",
+                   err=True)  # fmt: skip
         click.echo(issued.plaintext)
 
     @apikey.command("list")
@@ -37,11 +63,17 @@ def register_cli(app: Flask) -> None:
         """List keys: id, tenant, created, last used, revoked. Secrets are never shown."""
         with resources().session_factory() as session:
             keys = apikeys.list_keys(session, tenant)
+        now = utcnow()
         for key in keys:
-            revoked = f"revoked {iso(key.revoked_at)}" if key.revoked_at else "active"
+            if key.revoked_at:
+                state = f"revoked {iso(key.revoked_at)}"
+            elif key.expires_at and key.expires_at <= now:
+                state = f"expired {iso(key.expires_at)}"
+            else:
+                state = f"active until {iso(key.expires_at)}" if key.expires_at else "active"
             click.echo(
                 f"{key.key_id}  tenant={key.tenant}  created {iso(key.created_at)}  "
-                f"last used {iso(key.last_used_at) or 'never'}  {revoked}"
+                f"last used {iso(key.last_used_at) or 'never'}  {state}"
             )
 
     @apikey.command("revoke")
@@ -49,7 +81,7 @@ def register_cli(app: Flask) -> None:
     def revoke(key_id: str) -> None:
         """Revoke a key by its id (the part after `ok_`); it answers 401 from now on."""
         res = resources()
-        revocation = key_verifier.revoke(res.session_factory, res.redis, key_id)
+        revocation = key_verifier.revoke(res.session_factory, res.redis, key_id, audit.operator())
         if not revocation.revoked:
             raise click.ClickException(f"no active key {key_id}")
         if not revocation.announced:
@@ -69,6 +101,22 @@ def register_cli(app: Flask) -> None:
         if principal is None:
             raise click.ClickException("not a valid key (malformed, unknown or revoked)")
         click.echo(f"key {principal.key_id} is valid for tenant {principal.tenant_id}")
+
+    @app.cli.group("audit")
+    def audit_group() -> None:
+        """Read the audit log: key creation, rotation, revocation; failed-auth bursts."""
+
+    @audit_group.command("list")
+    @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+    @click.option("--action", default=None, help="Only this action, e.g. auth.failures or key.revoked.")
+    def audit_list(limit: int, action: str | None) -> None:
+        """The newest events first, one line each."""
+        with resources().session_factory() as session:
+            events = audit.recent(session, limit, action)
+        for event in events:
+            subject = f"key={event.key_id}  " if event.key_id else ""
+            tenant = f"tenant={event.tenant_id}  " if event.tenant_id else ""
+            click.echo(f"{iso(event.at)}  {event.action}  by {event.actor}  {subject}{tenant}{event.detail}")
 
     @app.cli.group("idempotency")
     def idempotency() -> None:

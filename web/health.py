@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, jsonify
 from kombu import Connection
 from sqlalchemy import text
 
+from models.base import utcnow
+from services.views import iso
 from web.problems import problem_response
 from web.resources import Resources, resources
 
@@ -21,28 +26,57 @@ def healthz() -> Response:
     return jsonify({"status": "ok"})
 
 
+# /readyz is public: its checks (a query, a ping, a new AMQP connection) run at
+# most once per READY_CACHE_SECONDS per process, whatever the request rate;
+# concurrent requests wait for the check under way and share its result.
+READY_CACHE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class _Readiness:
+    down: tuple[str, ...]
+    checked_at: str  # ISO time of the checks
+    expires: float  # monotonic
+
+
+_last: _Readiness | None = None
+_checking = threading.Lock()
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
-    res = resources()
-    checks: dict[str, Callable[[Resources], object]] = {
-        "postgresql": _check_postgresql,
-        "redis": _check_redis,
-        "rabbitmq": _check_rabbitmq,
-    }
-    down = []
-    for name, check in checks.items():
-        try:
-            check(res)
-        except Exception as exc:
-            log.warning("readiness: %s is down: %s", name, exc)
-            down.append(name)
-    if down:
+    readiness = _readiness(resources())
+    if readiness.down:
         response = problem_response(
-            503, "not-ready", "Service Unavailable", f"unreachable: {', '.join(down)}", down=down
+            503,
+            "not-ready",
+            "Service Unavailable",
+            f"unreachable: {', '.join(readiness.down)}",
+            down=list(readiness.down),
+            checked_at=readiness.checked_at,
         )
         response.headers["Retry-After"] = "5"
         return response
-    return jsonify({"status": "ready", "checks": {name: "ok" for name in checks}})
+    return jsonify({"status": "ready", "checks": {name: "ok" for name in CHECKS}, "checked_at": readiness.checked_at})
+
+
+def _readiness(res: Resources) -> _Readiness:
+    global _last
+    if _last is None or _last.expires < time.monotonic():
+        with _checking:
+            if _last is None or _last.expires < time.monotonic():
+                down = tuple(name for name, check in CHECKS.items() if not _passes(name, check, res))
+                _last = _Readiness(down, iso(utcnow()) or "", time.monotonic() + READY_CACHE_SECONDS)
+    return _last
+
+
+def _passes(name: str, check: Callable[[Resources], object], res: Resources) -> bool:
+    try:
+        check(res)
+    except Exception as exc:
+        log.warning("readiness: %s is down: %s", name, exc)
+        return False
+    return True
 
 
 def _check_postgresql(res: Resources) -> None:
@@ -57,3 +91,10 @@ def _check_redis(res: Resources) -> None:
 def _check_rabbitmq(res: Resources) -> None:
     with Connection(res.settings.broker_url, connect_timeout=2) as conn:
         conn.connect()
+
+
+CHECKS: dict[str, Callable[[Resources], object]] = {
+    "postgresql": _check_postgresql,
+    "redis": _check_redis,
+    "rabbitmq": _check_rabbitmq,
+}

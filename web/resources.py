@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 import redis
 from flask import current_app
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from models.db import make_autocommit_session_factory, make_engine, make_session_factory
+from services import audit
+from services.auth_throttle import FailedAuthThrottle
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
 from services.key_verifier import KeyVerifier
@@ -35,6 +38,7 @@ class Resources:
     rate_limiter: KeyRateLimiter
     backlog: TenantBacklog
     keys: KeyVerifier
+    auth_throttle: FailedAuthThrottle
 
     def autocommit_uow(self) -> UnitOfWork:
         """For use cases whose every write is one atomic statement."""
@@ -62,7 +66,20 @@ def build(settings: Settings) -> Resources:
         rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key, guard=redis_guard),
         backlog=TenantBacklog(client, settings.tenant_max_unfinished_jobs, guard=redis_guard),
         keys=KeyVerifier(autocommit, client, redis_guard),
+        auth_throttle=FailedAuthThrottle(
+            client,
+            redis_guard,
+            on_burst=partial(record_failed_auth_burst, autocommit),
+            limit=settings.failed_auth_limit,
+        ),
     )
+
+
+def record_failed_auth_burst(session_factory: sessionmaker[Session], address: str, failures: int) -> None:
+    """The audit log's record of an address that crossed the failed-auth limit."""
+    with session_factory() as session:
+        audit.record(session, "auth.failures", "api", address=address, failures=failures)
+        session.commit()
 
 
 def batch_sender() -> BatchSender:

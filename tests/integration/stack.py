@@ -32,12 +32,14 @@ def process_env(**extra: str) -> dict[str, str]:
     """The environment of a test process: every URL points at the test servers.
 
     BROKER_URL is set explicitly because the celery CLI reads it on its own.
-    The load tests send far more than a client would: the rate limit is lifted
-    unless a test sets it (test_limits.py does).
+    The load tests send far more than a client would: the rate limit and the
+    failed-authentication throttle (every test client is 127.0.0.1) are lifted
+    unless a test sets them (test_limits.py, test_security_probes.py do).
     """
     settings = config.Settings.from_env(testing=True)
     urls = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "BROKER_URL": settings.broker_url}
-    return {**os.environ, "ORDERLY_TESTING": "1", "RATE_LIMIT_PER_KEY": "1000000/minute", **urls, **extra}
+    unlimited = {"RATE_LIMIT_PER_KEY": "1000000/minute", "FAILED_AUTH_LIMIT": "1000000"}
+    return {**os.environ, "ORDERLY_TESTING": "1", **unlimited, **urls, **extra}
 
 
 def free_port() -> int:

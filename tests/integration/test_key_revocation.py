@@ -32,7 +32,7 @@ def new_key(session_factory) -> apikeys.IssuedKey:
 def test_every_process_refuses_a_revoked_key_it_holds(base_url, session_factory, settings):
     issued = new_key(session_factory)
     assert statuses(base_url, issued.plaintext) == {200}  # every process now holds the key
-    revocation = key_verifier.revoke(session_factory, make_redis(settings.redis_url), issued.key_id)
+    revocation = key_verifier.revoke(session_factory, make_redis(settings.redis_url), issued.key_id, "test")
     assert revocation == key_verifier.Revocation(revoked=True, announced=True)
     assert statuses(base_url, issued.plaintext) == {401}
 
@@ -42,7 +42,7 @@ def test_with_redis_down_a_key_revoked_meanwhile_is_refused(base_url, session_fa
     issued = new_key(session_factory)
     assert statuses(base_url, issued.plaintext) == {200}
     with stopped("redis"):
-        revocation = key_verifier.revoke(session_factory, make_redis(settings.redis_url), issued.key_id)
+        revocation = key_verifier.revoke(session_factory, make_redis(settings.redis_url), issued.key_id, "test")
         assert revocation == key_verifier.Revocation(revoked=True, announced=False)
         assert statuses(base_url, issued.plaintext) == {401}
     assert statuses(base_url, issued.plaintext) == {401}
