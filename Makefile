@@ -2,14 +2,25 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint fmt bench services-start services-stop services-status clean-state
+.PHONY: run test lint fmt bench lock services-start services-stop services-status clean-state
 
-# A virtualenv with exactly the pinned requirements; rebuilt when they change.
-$(BIN)/.installed: requirements.txt
+# A virtualenv with exactly the locked requirements (runtime and development),
+# every package checked against its hash; rebuilt when they change.
+$(BIN)/.installed: requirements.txt requirements-dev.txt
 	@command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
+
+# Regenerate the lock files from requirements.in / requirements-dev.in with
+# pip-tools (in a throwaway virtualenv): versions already locked stay unless
+# you pass PIP_COMPILE_ARGS=--upgrade (or --upgrade-package NAME).
+lock:  ## Re-lock requirements*.txt (exact versions and hashes) with pip-compile
+	python3 -m venv .local/pip-tools && .local/pip-tools/bin/pip install --quiet pip-tools==7.6.2
+	for name in requirements requirements-dev; do \
+	  .local/pip-tools/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	    --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS) -o $$name.txt $$name.in || exit 1; \
+	done
 
 run: $(BIN)/.installed  ## Start servers, migrate, then API, worker and Flower (Ctrl-C stops all)
 	scripts/run.sh
