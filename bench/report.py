@@ -33,7 +33,7 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("open_250", "orderly", "accept_p99_ms", "open loop 250/s: accept p99 ms", ("open_250", "bare", "accept_p99_ms")),
     ("open_250", "orderly", "finish_p50_ms", "open loop 250/s: done p50 ms", ("open_250", "bare", "finish_p50_ms")),
     ("open_250", "orderly", "finish_p99_ms", "open loop 250/s: done p99 ms", ("open_250", "bare", "finish_p99_ms")),
-    ("open_half", "orderly", "rate", "open loop at half Orderly's max: rate/s", None),
+    ("open_half", "orderly", "rate", "open loop at half Orderly's sustained max (completed/s): rate/s", None),
     ("open_half", "orderly", "accept_p99_ms", "  accept p99 ms", None),
     ("open_half", "orderly", "finish_p99_ms", "  completion p99 ms", None),
     ("hot_order", "orderly", "drain_s", "100 commands on one order: seconds to drain", None),
