@@ -44,6 +44,9 @@ class Settings:
     database_url: str = field(repr=False)
     redis_url: str = field(repr=False)
     broker_url: str = field(repr=False)
+    # The order cache's own Redis (evicts entries under memory pressure); the
+    # counters' Redis (redis_url) never evicts. Defaults to redis_url.
+    cache_redis_url: str = field(default="", repr=False)
     # Migrations run as the role that owns the schema; the app's role may only
     # read and write rows. Defaults to database_url where there is one role.
     migration_database_url: str = field(default="", repr=False)
@@ -66,6 +69,10 @@ class Settings:
     relay_queued_after_seconds: float = 10.0
     relay_running_after_seconds: float = 150.0
 
+    def __post_init__(self) -> None:
+        if not self.cache_redis_url:  # one Redis for both (no eviction guarantee then)
+            object.__setattr__(self, "cache_redis_url", self.redis_url)
+
     @classmethod
     def from_env(cls, *, testing: bool = False) -> Settings:
         """Build settings from the environment; `testing` selects the TEST_* URLs."""
@@ -76,6 +83,7 @@ class Settings:
             migration_database_url=os.environ.get(prefix + "MIGRATION_DATABASE_URL")
             or _required(prefix + "DATABASE_URL"),
             redis_url=_required(prefix + "REDIS_URL"),
+            cache_redis_url=os.environ.get(prefix + "CACHE_REDIS_URL") or _required(prefix + "REDIS_URL"),
             broker_url=_required(prefix + "BROKER_URL"),
             cache_ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300")),
             rate_limit_per_key=os.environ.get("RATE_LIMIT_PER_KEY", "3000/minute"),

@@ -20,6 +20,7 @@ STATE=$(cd "$STATE" && pwd)
 
 PG_PORT=${ORDERLY_PG_PORT:-55432}
 REDIS_PORT=${ORDERLY_REDIS_PORT:-56379}
+REDIS_CACHE_PORT=${ORDERLY_REDIS_CACHE_PORT:-56380}
 AMQP_PORT=${ORDERLY_AMQP_PORT:-55672}
 RABBIT_MGMT_PORT=${ORDERLY_RABBIT_MGMT_PORT:-55673}
 RABBIT_DIST_PORT=${ORDERLY_RABBIT_DIST_PORT:-55674}
@@ -27,6 +28,7 @@ EPMD_PORT=${ORDERLY_EPMD_PORT:-55675}
 
 PG_DIR=$STATE/postgres
 REDIS_DIR=$STATE/redis
+REDIS_CACHE_DIR=$STATE/redis-cache
 RABBIT_DIR=$STATE/rabbitmq
 SECRETS=$STATE/secrets
 ENV_FILE=$STATE/orderly.env
@@ -79,6 +81,8 @@ DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly
 TEST_DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly_test
 REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/0
 TEST_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/1
+CACHE_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_CACHE_PORT/0
+TEST_CACHE_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_CACHE_PORT/1
 BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly
 TEST_BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly_test
 FLOWER_ADDRESS=127.0.0.1
@@ -95,6 +99,7 @@ EOF
 MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly
 TEST_MIGRATION_DATABASE_URL=postgresql+psycopg://orderly_owner:$owner_pw@127.0.0.1:$PG_PORT/orderly_test
 REDIS_ADMIN_URL=redis://admin:$redis_admin_pw@127.0.0.1:$REDIS_PORT/0
+REDIS_CACHE_ADMIN_URL=redis://admin:$redis_admin_pw@127.0.0.1:$REDIS_CACHE_PORT/0
 RABBITMQ_ADMIN_URL=http://orderly_admin:$rabbit_admin_pw@127.0.0.1:$RABBIT_MGMT_PORT
 EOF
 }
@@ -193,10 +198,22 @@ stop_postgres() {
 }
 
 # ---------------------------------------------------------------- Redis
-redis_running() { pidfile_alive "$REDIS_DIR/redis.pid"; }
+# Two Redis servers, because what they hold must be evicted differently
+# (docs/security.md, "Redis under memory pressure"):
+#   state (REDIS_URL, 64 MB, noeviction): rate-limit and failed-auth
+#     counters, key revocation markers, tenant counts. Never evicted; at its
+#     limit writes fail, and each user of it has a documented fallback.
+#   cache (CACHE_REDIS_URL, 256 MB, volatile-lru): orders. Only plain cache
+#     entries carry a TTL, and volatile-lru evicts only keys with one, so a
+#     tombstone is never evicted (the relay deletes old ones).
+# Neither keeps a snapshot or an AOF: a restart must not bring back stale entries.
+redis_dir() { if [ "$1" = cache ]; then echo "$REDIS_CACHE_DIR"; else echo "$REDIS_DIR"; fi; }
+redis_port() { if [ "$1" = cache ]; then echo "$REDIS_CACHE_PORT"; else echo "$REDIS_PORT"; fi; }
+redis_running() { pidfile_alive "$(redis_dir "$1")/redis.pid"; }
 
 # The app's user may run what a cache and a rate limiter need on keys under
-# orderly:*, nothing else; `default` is off; admin is for the scripts.
+# orderly:*, nothing else; `default` is off; admin is for the scripts. One
+# file for both servers.
 write_redis_acl() {
   local app_hash admin_hash
   app_hash=$(printf %s "$(secret redis-orderly)" | sha256sum | cut -d' ' -f1)
@@ -210,48 +227,65 @@ write_redis_acl() {
       >"$REDIS_DIR/users.acl"
   )
 }
-# The password goes in redis-cli's environment (REDISCLI_AUTH), which only
-# its own user can read, not on its command line.
-redis_cli() { REDISCLI_AUTH=$(secret redis-admin) redis-cli -p "$REDIS_PORT" --user admin --no-auth-warning "$@"; }
+# redis_cli state|cache ARGS: the password goes in redis-cli's environment
+# (REDISCLI_AUTH), which only its own user can read, not on its command line.
+redis_cli() {
+  local port
+  port=$(redis_port "$1")
+  shift
+  REDISCLI_AUTH=$(secret redis-admin) redis-cli -p "$port" --user admin --no-auth-warning "$@"
+}
 
-start_redis() {
-  mkdir -p "$REDIS_DIR"
-  write_redis_acl
+start_redis() {  # start_redis state|cache
+  local name=$1 dir port policy memory
+  dir=$(redis_dir "$name")
+  port=$(redis_port "$name")
+  if [ "$name" = cache ]; then policy=volatile-lru memory=256mb; else policy=noeviction memory=64mb; fi
+  mkdir -p "$dir"
   # (redis-cli falls back to the default user when AUTH fails: ask who we are.)
-  if redis_running && [ "$(redis_cli acl whoami 2>/dev/null)" != admin ]; then
-    log "restarting Redis to load its users"  # started before it had an ACL file
+  if redis_running "$name" && [ "$(redis_cli "$name" acl whoami 2>/dev/null)" != admin ]; then
+    log "restarting Redis ($name) to load its users"  # started before it had an ACL file
     local pid
-    pid=$(cat "$REDIS_DIR/redis.pid")
+    pid=$(cat "$dir/redis.pid")
     kill "$pid" 2>/dev/null || true
     wait_dead "$pid" 30 || kill -9 "$pid" 2>/dev/null || true
   fi
-  if ! redis_running; then
-    log "starting Redis on 127.0.0.1:$REDIS_PORT"
-    # A cache: no snapshot or AOF (a restart must not bring back stale entries),
-    # bounded memory with LRU eviction.
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-      --save '' --appendonly no --maxmemory 256mb --maxmemory-policy allkeys-lru \
-      --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
-      --dir "$REDIS_DIR" --aclfile "$REDIS_DIR/users.acl"
+  if ! redis_running "$name"; then
+    log "starting Redis ($name) on 127.0.0.1:$port"
+    redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
+      --save '' --appendonly no --maxmemory "$memory" --maxmemory-policy "$policy" \
+      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+      --dir "$dir" --aclfile "$REDIS_DIR/users.acl"
   else
-    redis_cli acl load >/dev/null  # a running Redis takes the current users
+    redis_cli "$name" acl load >/dev/null  # a running Redis takes the current users
+    # An older install ran one Redis with allkeys-lru: set the policy now.
+    redis_cli "$name" config set maxmemory-policy "$policy" >/dev/null
+    redis_cli "$name" config set maxmemory "$memory" >/dev/null
   fi
-  wait_port "$REDIS_PORT" 30 || die "Redis did not open port $REDIS_PORT"
+  wait_port "$port" 30 || die "Redis ($name) did not open port $port"
   local deadline=$((SECONDS + 30))
-  until [ "$(redis_cli acl whoami 2>/dev/null)" = admin ]; do
-    ((SECONDS < deadline)) || die "Redis does not answer the admin user (see $REDIS_DIR/redis.log)"
+  until [ "$(redis_cli "$name" acl whoami 2>/dev/null)" = admin ]; do
+    ((SECONDS < deadline)) || die "Redis ($name) does not answer the admin user (see $dir/redis.log)"
     sleep 0.1
   done
 }
 
-stop_redis() {
-  redis_running || return 0
-  log "stopping Redis"
+start_redises() {
+  mkdir -p "$REDIS_DIR"
+  write_redis_acl
+  start_redis state
+  start_redis cache
+}
+
+stop_redis() {  # stop_redis state|cache
+  redis_running "$1" || return 0
+  log "stopping Redis ($1)"
   local pid
-  pid=$(cat "$REDIS_DIR/redis.pid")
-  redis_cli shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+  pid=$(cat "$(redis_dir "$1")/redis.pid")
+  redis_cli "$1" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
   wait_dead "$pid" 30 || kill -9 "$pid" 2>/dev/null || true
 }
+stop_redises() { stop_redis cache; stop_redis state; }
 
 # ---------------------------------------------------------------- RabbitMQ
 rabbit_env() {
@@ -333,7 +367,8 @@ stop_rabbitmq() {
 status() {
   local rc=0
   if pg_running; then echo "postgres  up    127.0.0.1:$PG_PORT"; else echo "postgres  down"; rc=1; fi
-  if redis_running; then echo "redis     up    127.0.0.1:$REDIS_PORT"; else echo "redis     down"; rc=1; fi
+  if redis_running state; then echo "redis     up    127.0.0.1:$REDIS_PORT (state)"; else echo "redis     down (state)"; rc=1; fi
+  if redis_running cache; then echo "redis     up    127.0.0.1:$REDIS_CACHE_PORT (cache)"; else echo "redis     down (cache)"; rc=1; fi
   if rabbit_running; then echo "rabbitmq  up    127.0.0.1:$AMQP_PORT (management http://127.0.0.1:$RABBIT_MGMT_PORT)"; else echo "rabbitmq  down"; rc=1; fi
   return $rc
 }
@@ -343,16 +378,16 @@ case "${1:-}" in
     [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL and RabbitMQ are started as their own users' files)"
     install_missing
     start_postgres
-    start_redis
+    start_redises
     start_rabbitmq
     write_env_file
     log "all servers ready; settings in $ENV_FILE"
     ;;
   stop)
     case "${2:-all}" in
-      all) stop_rabbitmq; stop_redis; stop_postgres ;;
+      all) stop_rabbitmq; stop_redises; stop_postgres ;;
       postgres) stop_postgres ;;
-      redis) stop_redis ;;
+      redis) stop_redises ;;
       rabbitmq) stop_rabbitmq ;;
       *) die "unknown server '${2}': postgres, redis or rabbitmq" ;;
     esac

@@ -42,6 +42,6 @@ with engine.begin() as conn:
     conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT USAGE ON SCHEMA public TO orderly"))
 PY
 "$BIN/alembic" upgrade head
-"$BIN/python" -c "import os, redis; redis.Redis.from_url(os.environ['REDIS_ADMIN_URL'], db=1).flushdb()"
+"$BIN/python" -c "import os, redis; [redis.Redis.from_url(os.environ[n], db=1).flushdb() for n in ('REDIS_ADMIN_URL', 'REDIS_CACHE_ADMIN_URL')]"
 
 "$BIN/pytest" "$@"

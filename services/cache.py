@@ -6,6 +6,12 @@ is newer than what is there, so a reader that loaded v1 before a writer
 committed v2 cannot put v1 back after the invalidation (the race described in
 "Scaling Memcache at Facebook", solved there with leases).
 
+Tombstones must outlive plain entries under memory pressure (an evicted
+tombstone would let a stale fill in). The cache's Redis runs volatile-lru,
+which evicts only keys with a TTL: entries get one, tombstones do not. Each
+tombstone is listed in a sorted set by the time it may go, and the relay
+deletes due ones (`sweep_tombstones`).
+
 Redis is an optimisation: every failure is logged and treated as a miss, and
 after one the cache is skipped for a few seconds so a hung Redis costs one
 short timeout, not one per request. An invalidation that cannot reach Redis
@@ -15,6 +21,7 @@ reports it, and the writer records it in PostgreSQL for the relay to retry.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -37,15 +44,30 @@ redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
 return 1
 """
 
-# KEYS[1] key; ARGV: committed version, ttl. Keeps an entry already as new.
+# KEYS[1] key, KEYS[2] the tombstones' index; ARGV: committed version, the
+# time (epoch seconds) after which the tombstone may go. Keeps an entry
+# already as new. No TTL on the tombstone: volatile-lru cannot evict it.
 _INVALIDATE = """
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local sep = string.find(cur, '|', 1, true)
   if tonumber(string.sub(cur, 1, sep - 1)) >= tonumber(ARGV[1]) then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[1] .. '|', 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|')
+redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
 return 1
+"""
+
+# KEYS[1] the tombstones' index; ARGV: now (epoch seconds), how many at most.
+# Deletes due keys that still hold a tombstone (a fill may have replaced it).
+_SWEEP = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, key in ipairs(due) do
+  local cur = redis.call('GET', key)
+  if cur and string.sub(cur, -1) == '|' then redis.call('DEL', key) end
+  redis.call('ZREM', KEYS[1], key)
+end
+return #due
 """
 
 
@@ -61,7 +83,13 @@ class OrderCache:
         self._prefix = prefix
         self._fill = client.register_script(_FILL)
         self._invalidate = client.register_script(_INVALIDATE)
+        self._sweep = client.register_script(_SWEEP)
+        self._tombstones = f"{prefix}tombstones"
         self._redis = guard or FailFast("cache")
+
+    def ping(self) -> None:
+        """Raises if the cache's Redis does not answer (readiness)."""
+        self._client.ping()
 
     def key(self, order_id: uuid.UUID) -> str:
         return f"{self._prefix}{order_id}"
@@ -83,5 +111,13 @@ class OrderCache:
         False when Redis could not be reached (or was skipped after a recent
         failure): the caller must record the invalidation to retry it later.
         """
-        args = [committed_version, self.TOMBSTONE_TTL_SECONDS]
-        return self._redis.call(self._invalidate, keys=[self.key(order_id)], args=args) is not None
+        args = [committed_version, int(time.time()) + self.TOMBSTONE_TTL_SECONDS]
+        keys = [self.key(order_id), self._tombstones]
+        return self._redis.call(self._invalidate, keys=keys, args=args) is not None
+
+    def sweep_tombstones(self, at_most: int = 1000, now: float | None = None) -> int | None:
+        """Delete tombstones older than TOMBSTONE_TTL_SECONDS (the relay calls
+        this every round); how many were due, None if Redis failed."""
+        due = int(time.time() if now is None else now)
+        swept = self._redis.call(self._sweep, keys=[self._tombstones], args=[due, at_most])
+        return None if swept is None else int(swept)

@@ -36,7 +36,8 @@ class RelayPolicy:
 
 
 def run_round(session_factory: sessionmaker[Session], enqueue: Enqueue, cache: OrderCache, policy: RelayPolicy) -> None:
-    """One pass: republish stale jobs, then retry pending cache invalidations."""
+    """One pass: republish stale jobs, retry pending cache invalidations,
+    delete old cache tombstones."""
     with session_factory() as session:
         claimed = repo.claim_jobs_to_republish(session, policy.queued_after, policy.running_after, policy.batch)
         session.commit()
@@ -57,6 +58,7 @@ def run_round(session_factory: sessionmaker[Session], enqueue: Enqueue, cache: O
         log.info("relay: republished %d jobs", len(published))
 
     _retry_invalidations(session_factory, cache, policy.batch)
+    cache.sweep_tombstones()
 
 
 def _retry_invalidations(session_factory: sessionmaker[Session], cache: OrderCache, limit: int) -> None:

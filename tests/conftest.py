@@ -29,4 +29,4 @@ def session_factory(settings: config.Settings) -> sessionmaker[Session]:
 @pytest.fixture
 def order_cache(settings: config.Settings) -> OrderCache:
     """A fresh client each test: no skip window left over from an earlier outage."""
-    return OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
+    return OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)

@@ -86,6 +86,7 @@ def _check_postgresql(res: Resources) -> None:
 
 def _check_redis(res: Resources) -> None:
     res.redis.ping()
+    res.cache.ping()
 
 
 def _check_rabbitmq(res: Resources) -> None:

@@ -32,7 +32,7 @@ class Resources:
     session_factory: sessionmaker[Session]
     # For use cases of one statement: no BEGIN / COMMIT round trips.
     autocommit_session_factory: sessionmaker[Session]
-    redis: redis.Redis
+    redis: redis.Redis  # counters and markers (never evicted); the cache has its own
     cache: OrderCache
     publisher: BackgroundPublisher
     rate_limiter: KeyRateLimiter
@@ -51,9 +51,10 @@ def build(settings: Settings) -> Resources:
     # request costs PostgreSQL more than the request. 10 kept open per process.
     engine = make_engine(settings.database_url, pool_size=10, application_name="orderly-api")
     client = make_redis(settings.redis_url)
-    # The cache, the key check, the rate limiter and the tenant count share one
-    # Redis: once it fails, all of them skip it for a while.
-    redis_guard = FailFast("cache, API keys, rate limiter and tenant count")
+    # The key check, the rate limiter, the failed-auth throttle and the tenant
+    # count share one Redis: once it fails, all of them skip it for a while.
+    redis_guard = FailFast("API keys, rate limiter, failed-auth throttle and tenant count")
+    cache_client = make_redis(settings.cache_redis_url)
     autocommit = make_autocommit_session_factory(engine)
     return Resources(
         settings=settings,
@@ -61,7 +62,7 @@ def build(settings: Settings) -> Resources:
         session_factory=make_session_factory(engine),
         autocommit_session_factory=autocommit,
         redis=client,
-        cache=OrderCache(client, settings.cache_ttl_seconds, guard=redis_guard),
+        cache=OrderCache(cache_client, settings.cache_ttl_seconds, guard=FailFast("order cache")),
         publisher=BackgroundPublisher(batch_sender()),
         rate_limiter=KeyRateLimiter(settings.redis_url, settings.rate_limit_per_key, guard=redis_guard),
         backlog=TenantBacklog(client, settings.tenant_max_unfinished_jobs, guard=redis_guard),

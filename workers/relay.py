@@ -32,7 +32,7 @@ def main() -> None:
     session_factory = make_session_factory(
         make_engine(settings.database_url, pool_size=1, application_name="orderly-relay")
     )
-    cache = OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
+    cache = OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

@@ -22,4 +22,4 @@ def session_factory() -> sessionmaker[Session]:
 @cache
 def order_cache() -> OrderCache:
     settings = config.current()
-    return OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
+    return OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)

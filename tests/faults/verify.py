@@ -129,7 +129,7 @@ def verify(
     problems += [f"job {j}: answered 202 but lost" for j in lost]
     problems += _idempotency_problems(load, keys)
     # A new client: the test's own may still be skipping Redis after the fault.
-    problems += _cache_problems(OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds), versions)
+    problems += _cache_problems(OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds), versions)
     failed = Counter((j.error or {}).get("code", "?") for j in jobs.values() if j.status == "failed")
     latencies = sorted(load.read_latencies) or [0.0]
     report = Report(

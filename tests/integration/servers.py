@@ -40,17 +40,21 @@ def rabbitmq_app_stopped() -> Iterator[None]:
         services("rabbitmqctl", "start_app")
 
 
-def redis_admin() -> redis.Redis:
-    """Redis as its admin user (the app's user may not pause or flush)."""
-    return redis.Redis.from_url(os.environ["REDIS_ADMIN_URL"], socket_timeout=10)
+def redis_admin(server: str = "state") -> redis.Redis:
+    """A Redis server (state: counters and markers; cache: orders) as its
+    admin user (the app's user may not pause or flush)."""
+    url = os.environ["REDIS_CACHE_ADMIN_URL" if server == "cache" else "REDIS_ADMIN_URL"]
+    return redis.Redis.from_url(url, socket_timeout=10)
 
 
 @contextmanager
 def redis_hung(seconds: int) -> Iterator[None]:
-    """Redis accepts connections but answers nothing (CLIENT PAUSE)."""
-    admin = redis_admin()
-    admin.client_pause(seconds * 1000, all=True)
+    """Both Redis servers accept connections but answer nothing (CLIENT PAUSE)."""
+    admins = [redis_admin("state"), redis_admin("cache")]
+    for admin in admins:
+        admin.client_pause(seconds * 1000, all=True)
     try:
         yield
     finally:
-        admin.client_unpause()
+        for admin in admins:
+            admin.client_unpause()

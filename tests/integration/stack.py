@@ -37,7 +37,8 @@ def process_env(**extra: str) -> dict[str, str]:
     unless a test sets them (test_limits.py, test_security_probes.py do).
     """
     settings = config.Settings.from_env(testing=True)
-    urls = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "BROKER_URL": settings.broker_url}
+    urls = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+            "CACHE_REDIS_URL": settings.cache_redis_url, "BROKER_URL": settings.broker_url}  # fmt: skip
     unlimited = {"RATE_LIMIT_PER_KEY": "1000000/minute", "FAILED_AUTH_LIMIT": "1000000"}
     return {**os.environ, "ORDERLY_TESTING": "1", **unlimited, **urls, **extra}
 

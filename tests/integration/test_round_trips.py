@@ -133,7 +133,7 @@ def test_round_trips_per_request_stay_within_budget(round_trips, settings, sessi
     within_budget("accept a create with an Idempotency-Key", keyed)
 
     job = post("/api/v1/orders", ORDER)
-    cache = OrderCache(make_redis(settings.redis_url), settings.cache_ttl_seconds)
+    cache = OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)
     outcomes = []
 
     def apply(job_id: str) -> None:

@@ -26,7 +26,7 @@ def test_every_image_is_pinned_to_an_exact_version():
         assert re.fullmatch(r"[a-z0-9/.-]+:\d+\.\d+(\.\d+)?(-[a-z]+)?", image), (name, image)
     # The versions the tests run against here (Debian 12's packages).
     assert images["rabbitmq"] == "rabbitmq:3.10.8-management"
-    assert images["redis"] == "redis:7.0.15"
+    assert images["redis"] == images["redis-cache"] == "redis:7.0.15"
     assert images["postgres"].startswith("postgres:15.")
 
 
@@ -63,5 +63,14 @@ def test_no_default_or_administrator_credentials_reach_the_app():
     assert SERVICES["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"] != "orderly"
     assert app_env["BROKER_URL"].startswith("amqp://orderly:")
     # Redis asks for a password: the default user is off, the app has its own.
-    assert "user default off" in command_text(SERVICES["redis"])
+    for name in ("redis", "redis-cache"):
+        assert "user default off" in command_text(SERVICES[name])
     assert app_env["REDIS_URL"].startswith("redis://orderly:")
+    assert app_env["CACHE_REDIS_URL"].startswith("redis://orderly:")
+
+
+def test_counters_are_never_evicted_and_the_cache_evicts_only_entries_with_a_ttl():
+    assert SERVICES["redis"]["environment"]["REDIS_POLICY"] == "noeviction"
+    assert SERVICES["redis-cache"]["environment"]["REDIS_POLICY"] == "volatile-lru"
+    assert "maxmemory-policy $$REDIS_POLICY" in command_text(SERVICES["redis-cache"])
+    assert COMPOSE["x-env"]["CACHE_REDIS_URL"].split("@")[1].startswith("redis-cache:")
