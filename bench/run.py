@@ -12,6 +12,7 @@ Phases (wrk with bench/lua/pipeline.lua, one connection per thread), each run
   poll       POST a create then poll its job back to back; completed/s
   lifecycle  create, pay, ship, deliver one order, polling each job
   get_order  warm-cache GET of one order;  get_job  GET of a finished job
+  readyz_flood  an authenticated GET's p99 alone, then during a /readyz flood
 
 Raw figures go to .local/bench/<time>/results.jsonl with the table and a chart.
 Usage: ORDERLY_TESTING=1 .venv/bin/python -m bench.run [--seconds S] [--repeats R] [--smoke]
@@ -96,11 +97,13 @@ class Bench:
                 running.stop()
 
     # ---------------------------------------------------------------- tools
-    def wrk(self, url: str, mode: str, target: str, seconds: int, path: str = "/") -> dict[str, Any]:
+    def wrk(
+        self, url: str, mode: str, target: str, seconds: int, path: str = "/", connections: int = CONNECTIONS
+    ) -> dict[str, Any]:
         env = {**os.environ, "BENCH_MODE": mode, "BENCH_TARGET": target, "BENCH_PATH": path}
         if target == "orderly":
             env["BENCH_KEY"] = self.key
-        command = ["wrk", f"-t{CONNECTIONS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(LUA), url + path]
+        command = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA), url + path]
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True)
         line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
         if line is None:
@@ -300,6 +303,25 @@ class Bench:
 
         return run
 
+    def readyz_flood_phase(self, order_path: str) -> Callable[[], dict[str, Any]]:
+        """Issue 9: an authenticated client's GET p99 alone, then while other
+        clients send /readyz as fast as they can (public, no key)."""
+
+        def run() -> dict[str, Any]:
+            alone = self.wrk(self.orderly.url, "get", "orderly", self.seconds, order_path, connections=4)
+            with ThreadPoolExecutor(1) as pool:
+                flood = pool.submit(self.wrk, self.orderly.url, "get", "public", self.seconds, "/readyz", 4)
+                during = self.wrk(self.orderly.url, "get", "orderly", self.seconds, order_path, connections=4)
+                readyz = flood.result()
+            return {
+                "p99_alone_us": alone["p99_us"],
+                "p99_during_us": during["p99_us"],
+                "p99_ratio": during["p99_us"] / max(1, alone["p99_us"]),
+                "readyz_per_s": readyz["accepted"] / readyz["seconds"],
+            }
+
+        return run
+
     def noop_phase(self, count: int) -> Callable[[], dict[str, Any]]:
         def run() -> dict[str, Any]:
             env = stacks.bare_env()
@@ -341,6 +363,7 @@ class Bench:
             ("open_half", "orderly", self.open_loop_phase("orderly", None)),
             ("hot_order", "orderly", self.hot_order_phase()),
             ("get_order", "orderly", self.get_phase(self.orderly.url, "orderly", order_path)),
+            ("readyz_flood", "orderly", self.readyz_flood_phase(order_path)),
             ("get_job", "bare", self.get_phase(self.bare.url, "bare", bare_job)),
             ("get_job", "orderly", self.get_phase(self.orderly.url, "orderly", orderly_job)),
         ]
