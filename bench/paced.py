@@ -1,4 +1,5 @@
-"""An open-loop load generator: POSTs at a fixed rate, whatever the answers do.
+"""An open-loop load generator: POSTs (or GETs, BENCH_METHOD=GET) at a fixed
+rate, whatever the answers do.
 
 Each request has a scheduled send time (start + i / rate) and its latency is
 measured from that time, not from when it was actually sent, so a slow answer
@@ -6,7 +7,7 @@ cannot hide the requests that should have gone out meanwhile (coordinated
 omission, the reason for wrk2). Requests go out over a pool of keep-alive
 connections; a new one is opened when all are busy.
 
-python -m bench.paced URL PATH RATE SECONDS  (environment: BENCH_KEY, BENCH_BODY)
+python -m bench.paced URL PATH RATE SECONDS  (environment: BENCH_KEY, BENCH_BODY, BENCH_METHOD)
 prints one JSON line: sent, status counts, latency percentiles (ms), lateness.
 """
 
@@ -77,11 +78,16 @@ async def one_request(connections: Connections, request: bytes, fresh: bool = Fa
 async def run(url: str, path: str, rate: float, seconds: float) -> dict[str, object]:
     parts = urlsplit(url)
     connections = Connections(parts.hostname or "127.0.0.1", parts.port or 80)
-    body = os.environ.get("BENCH_BODY", "{}").encode()
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {os.environ.get('BENCH_KEY', '')}\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    head = f"Host: {parts.netloc}\r\n"
+    if os.environ.get("BENCH_KEY"):
+        head += f"Authorization: Bearer {os.environ['BENCH_KEY']}\r\n"
+    if os.environ.get("BENCH_METHOD", "POST") == "GET":
+        request = f"GET {path} HTTP/1.1\r\n{head}\r\n".encode()
+    else:
+        body = os.environ.get("BENCH_BODY", "{}").encode()
+        request = (
+            f"POST {path} HTTP/1.1\r\n{head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     lateness: list[float] = []

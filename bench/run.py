@@ -304,20 +304,32 @@ class Bench:
         return run
 
     def readyz_flood_phase(self, order_path: str) -> Callable[[], dict[str, Any]]:
-        """Issue 9: an authenticated client's GET p99 alone, then while other
-        clients send /readyz as fast as they can (public, no key)."""
+        """Issue 9: an authenticated client GETting an order at 100/s (open
+        loop), its p99 alone, then while others send /readyz at 1,000/s
+        (public, no key)."""
+
+        def paced_get(path: str, rate: int, key: str) -> dict[str, Any]:
+            env = {**os.environ, "BENCH_METHOD": "GET", "BENCH_KEY": key}
+            result = subprocess.run(
+                [sys.executable, "-m", "bench.paced", self.orderly.url, path, str(rate), str(self.seconds)],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=self.seconds + 120, check=True,
+            )  # fmt: skip
+            figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+            return figures
 
         def run() -> dict[str, Any]:
-            alone = self.wrk(self.orderly.url, "get", "orderly", self.seconds, order_path, connections=4)
+            alone = paced_get(order_path, 100, self.key)
             with ThreadPoolExecutor(1) as pool:
-                flood = pool.submit(self.wrk, self.orderly.url, "get", "public", self.seconds, "/readyz", 4)
-                during = self.wrk(self.orderly.url, "get", "orderly", self.seconds, order_path, connections=4)
+                flood = pool.submit(paced_get, "/readyz", 1000, "")
+                during = paced_get(order_path, 100, self.key)
                 readyz = flood.result()
             return {
-                "p99_alone_us": alone["p99_us"],
-                "p99_during_us": during["p99_us"],
-                "p99_ratio": during["p99_us"] / max(1, alone["p99_us"]),
-                "readyz_per_s": readyz["accepted"] / readyz["seconds"],
+                "p99_alone_ms": alone["accept_p99_ms"],
+                "p99_during_ms": during["accept_p99_ms"],
+                "p99_ratio": during["accept_p99_ms"] / max(0.001, alone["accept_p99_ms"]),
+                "readyz_per_s": readyz["answered"] / self.seconds,
+                "readyz_statuses": readyz["statuses"],
+                "get_statuses": during["statuses"],
             }
 
         return run
