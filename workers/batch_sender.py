@@ -19,14 +19,18 @@ once anyway (the worker is idempotent per job).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import amqp.exceptions
 import kombu
 from celery import Celery
 from kombu import Producer, Queue
+
+log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 3.0
@@ -49,8 +53,21 @@ class BatchSender:
     def __call__(self, job_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """Publish one message per job; returns the jobs the broker refused
         (queue full). Raises when the batch was not confirmed in time."""
+        reused = self._producer is not None
         try:
             return self._send(job_ids)
+        except (ConnectionError, amqp.exceptions.RecoverableConnectionError) as error:
+            self.close()
+            if not reused:
+                raise
+            # The connection was old and is gone (a broker restart, say): once
+            # more on a new one, rather than leaving the batch to the relay.
+            log.info("publisher connection lost (%s); publishing %d jobs on a new one", error, len(job_ids))
+            try:
+                return self._send(job_ids)
+            except Exception:
+                self.close()
+                raise
         except Exception:
             self.close()
             raise

@@ -183,3 +183,29 @@ def test_blocked_publishers_never_hold_the_api(api, base_url, alarm):
     assert len(accepted) == 4
     for job in accepted:
         assert api.wait(job, timeout=60)["status"] == "succeeded"
+
+
+def test_after_a_broker_restart_the_next_command_is_published_at_once(new_api):
+    """The publisher's connection died with the broker; the next batch goes out
+    on a new connection instead of being left to the relay (which would take
+    10 s in production). One API process, so the one connection is met."""
+    port = stack.free_port()
+    process = stack.start_api(port, workers=1)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        stack.wait_ready(base_url, process)
+        api = new_api()
+        api.base_url = base_url
+        assert api.wait(api.submit_create(), timeout=30)["status"] == "succeeded"  # the publisher is connected
+        log = stack.LOGS / f"api-{port}.log"
+        with rabbitmq_app_stopped():
+            pass  # every connection to the broker is closed
+        logged_before = len(log.read_text(errors="replace"))
+        jobs = [api.submit_create() for _ in range(3)]  # published on the old, dead connection first
+        for job in jobs:
+            assert api.wait(job, timeout=30)["status"] == "succeeded"
+        logged = log.read_text(errors="replace")[logged_before:]
+    finally:
+        stack.stop(process)
+    assert "left for the relay" not in logged, logged
+    assert "on a new one" in logged  # the dead connection was met, and replaced
