@@ -73,14 +73,17 @@ class KnownKeyIds:
     """The ids of every key ever issued (revoked ones too: ids are never reused)."""
 
     # Keys committed late (a transaction begun before the last refresh) still
-    # have a created_at within this margin of the newest seen.
+    # have a created_at within this margin of the newest seen; and at most once
+    # a minute the whole set is read again, for any key committed later still.
     MARGIN = timedelta(minutes=5)
+    FULL_RELOAD_SECONDS = 60.0
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
         self._ids: set[str] = set()
         self._newest: datetime | None = None
         self._refreshed_at = float("-inf")  # when the last finished refresh began
+        self._reloaded_at = float("-inf")  # when the last full read began
         self._refreshing = False
         self._done = threading.Condition()
 
@@ -119,6 +122,8 @@ class KnownKeyIds:
         time.sleep(max(0.0, self._refreshed_at + REFRESH_SECONDS - time.monotonic()))
         began = time.monotonic()
         since = self._newest - self.MARGIN if self._newest else None
+        if began - self._reloaded_at > self.FULL_RELOAD_SECONDS:
+            since, self._reloaded_at = None, began
         with self._session_factory() as session:
             return began, apikeys.ids_created_since(session, since)
 
