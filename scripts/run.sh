@@ -28,7 +28,7 @@ cat <<INFO
     API      http://127.0.0.1:$API_PORT/api/v1     (health: /healthz, /readyz)
     API docs http://127.0.0.1:$API_PORT/api/v1/docs
     Flower   http://127.0.0.1:$FLOWER_PORT          (user:password  $flower_auth)
-    RabbitMQ http://127.0.0.1:${ORDERLY_RABBIT_MGMT_PORT:-55673}  (management UI)
+    RabbitMQ http://127.0.0.1:${ORDERLY_RABBIT_MGMT_PORT:-55673}  (management UI: orderly_admin, password in .local/admin.env)
 
   API key for tenant 'dev' (kept in $key_file and reused on the next start):
     $key
