@@ -44,6 +44,8 @@ def main() -> None:
         try:
             call("PUT", f"/vhosts/{vhost}")
             break
+        except urllib.error.HTTPError as error:  # it answers, and refuses: say why, do not wait
+            raise SystemExit(f"RabbitMQ's management API refused the set-up: {error.code} {error.reason}") from None
         except (urllib.error.URLError, ConnectionError) as error:
             print(f"waiting for the management API: {error}", file=sys.stderr)
             time.sleep(2)
