@@ -34,3 +34,11 @@ accesslog = "-"
 # string (a key pasted as ?api_key=...), no Referer. The path, method, status,
 # size, time taken (ms) and user agent stay.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+def post_worker_init(worker: object) -> None:
+    """In each worker, after gevent's monkey-patching: gunicorn's own error
+    answers (a request it cannot parse) as problem+json (web/server_errors.py)."""
+    from web import server_errors
+
+    server_errors.install()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import secrets
 import socket
 import subprocess
@@ -267,3 +268,49 @@ def test_the_audit_log_is_append_only_for_the_app(session_factory):
             with pytest.raises(ProgrammingError, match="permission denied"):
                 session.execute(text(statement))
             session.rollback()
+
+
+# ---------------------------------------------------------------- requests gunicorn itself refuses
+def raw_request(base_url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(request)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /api/v1/orders/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad\x01Name: 1\r\n\r\n", 400),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n", 400),
+        (b"BR\xc3\x9cH /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ],
+)
+def test_requests_the_server_cannot_parse_get_a_problem_json_4xx(base_url, request_bytes, status):
+    answered, headers, body = raw_request(base_url, request_bytes)
+    assert answered == status
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["type"].startswith("https://orderly.dev/problems/")
+
+
+def test_a_key_in_a_malformed_header_is_not_logged(api, base_url):
+    secret = api.key.split("_", 2)[2]
+    malformed = (
+        f"Authorization: Bearer {api.key}\x01",
+        f"X-Key\x01: {api.key}",
+        f"Authorization\x7f: Bearer {api.key}",
+    )
+    for line in malformed:
+        answered, _, _ = raw_request(base_url, f"GET /api/v1/orders HTTP/1.1\r\nHost: x\r\n{line}\r\n\r\n".encode())
+        assert answered == 400
+    time.sleep(1)
+    leaked = [path.name for path in LOGS.glob("*.log") if secret in path.read_text(errors="replace")]
+    assert leaked == []
