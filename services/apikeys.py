@@ -57,7 +57,13 @@ def _issue(session: Session, tenant_id: uuid.UUID, expires_at: datetime | None) 
     return IssuedKey(key_id=key_id, tenant_id=tenant_id, plaintext=f"{PREFIX}_{key_id}_{secret}")
 
 
-def rotate_key(session: Session, key_id: str, overlap: timedelta) -> IssuedKey | None:
+@dataclass(frozen=True)
+class Rotation:
+    successor: IssuedKey
+    old_key_expires_at: datetime
+
+
+def rotate_key(session: Session, key_id: str, overlap: timedelta) -> Rotation | None:
     """A new key for the same tenant; the old one keeps working for `overlap`
     (unless it expires sooner), so clients can switch without downtime.
     None if there is no active key with that id."""
@@ -66,7 +72,7 @@ def rotate_key(session: Session, key_id: str, overlap: timedelta) -> IssuedKey |
         return None
     ends = utcnow() + overlap
     old.expires_at = min(old.expires_at, ends) if old.expires_at else ends
-    return _issue(session, old.tenant_id, None)
+    return Rotation(_issue(session, old.tenant_id, None), old.expires_at)
 
 
 def _active() -> tuple[Any, ...]:

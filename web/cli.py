@@ -43,17 +43,17 @@ def register_cli(app: Flask) -> None:
         """Issue a new key for the key's tenant; the old one expires after the
         overlap. The new key is printed once, on the last line."""
         with resources().session_factory() as session:
-            issued = apikeys.rotate_key(session, key_id, timedelta(hours=overlap_hours))
-            if issued is None:
+            rotation = apikeys.rotate_key(session, key_id, timedelta(hours=overlap_hours))
+            if rotation is None:
                 raise click.ClickException(f"no active key {key_id}")
+            issued, ends = rotation.successor, rotation.old_key_expires_at
             audit.record(session, "key.rotated", audit.operator(), key_id, issued.tenant_id,
-                         new_key_id=issued.key_id, overlap_hours=overlap_hours)  # fmt: skip
+                         new_key_id=issued.key_id, old_key_expires_at=iso(ends))  # fmt: skip
             session.commit()
-        ends = utcnow() + timedelta(hours=overlap_hours)
         if not key_verifier.announce_revoked(resources().redis, key_id, at=ends):
             click.echo(f"warning: Redis could not be told; the old key may work up to "
-                       f"{key_verifier.KEEP_SECONDS:.0f} s past the overlap", err=True)  # fmt: skip
-        click.echo(f"key {key_id} expires in {overlap_hours:g} h; its successor {issued.key_id}, store it now:",
+                       f"{key_verifier.KEEP_SECONDS:.0f} s past its end", err=True)  # fmt: skip
+        click.echo(f"key {key_id} stops working at {iso(ends)}; its successor {issued.key_id}, store it now:",
                    err=True)  # fmt: skip
         click.echo(issued.plaintext)
 
