@@ -1,4 +1,10 @@
-"""/healthz (the process answers) and /readyz (its dependencies answer); no auth."""
+"""/healthz (the process answers) and /readyz (it can accept work); no auth.
+
+Only PostgreSQL decides readiness: without it no command can be accepted. With
+Redis or RabbitMQ down the API still accepts (the cache and the rate limits
+fall back, the relay publishes later), so /readyz stays 200 and says
+"degraded": a load balancer must not pull every instance exactly then.
+"""
 
 from __future__ import annotations
 
@@ -43,21 +49,29 @@ _last: _Readiness | None = None
 _checking = threading.Lock()
 
 
+# Dependencies without which the API cannot accept a command.
+REQUIRED = ("postgresql",)
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
     readiness = _readiness(resources())
-    if readiness.down:
+    checks = {name: "down" if name in readiness.down else "ok" for name in CHECKS}
+    if any(name in REQUIRED for name in readiness.down):
         response = problem_response(
             503,
             "not-ready",
             "Service Unavailable",
             f"unreachable: {', '.join(readiness.down)}",
             down=list(readiness.down),
+            checks=checks,
             checked_at=readiness.checked_at,
         )
         response.headers["Retry-After"] = "5"
         return response
-    return jsonify({"status": "ready", "checks": {name: "ok" for name in CHECKS}, "checked_at": readiness.checked_at})
+    status = "degraded" if readiness.down else "ready"
+    body = {"status": status, "checks": checks, "down": list(readiness.down), "checked_at": readiness.checked_at}
+    return jsonify(body)
 
 
 def _readiness(res: Resources) -> _Readiness:

@@ -74,6 +74,7 @@ def test_health_endpoints_need_no_key(base_url):
     assert requests.get(f"{base_url}/healthz", timeout=5).json() == {"status": "ok"}
     ready = requests.get(f"{base_url}/readyz", timeout=5)
     assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
     assert ready.json()["checks"] == {"postgresql": "ok", "redis": "ok", "rabbitmq": "ok"}
 
 
