@@ -2,12 +2,13 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint fmt bench lock services-start services-stop services-status clean-state
+.PHONY: run test lint fmt bench lock services-start services-stop services-status reset
 
 # A virtualenv with exactly the locked requirements (runtime and development),
 # every package checked against its hash; rebuilt when they change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
-	@command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	@# Debian's python3 creates no virtualenv without python3-venv (ensurepip).
+	@python3 -c 'import ensurepip, venv' 2>/dev/null || { echo '[make] installing python3 and python3-venv with apt-get'; apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
@@ -43,6 +44,8 @@ services-stop:
 	scripts/services.sh stop
 services-status:
 	scripts/services.sh status
+reset:  ## Stop the local servers and delete their data, logs and generated secrets
+	scripts/services.sh reset
 
 # The benchmark's own extras (chart, profiler), on top of the app's pins.
 $(BIN)/.bench-installed: bench/requirements.txt $(BIN)/.installed

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Start, stop or inspect the three servers Orderly needs (PostgreSQL, Redis,
 # RabbitMQ) as plain local processes on 127.0.0.1, with all data under
-# $ORDERLY_STATE_DIR (default .local/, git-ignored). Idempotent: `start` on a
+# $ORDERLY_STATE_DIR (default .local/, git-ignored; PostgreSQL's files move to
+# /var/lib/orderly when the postgres user cannot enter that folder).
+# Idempotent: `start` on a
 # running stack only checks it. Used by `make run`, `make test` and CI alike.
 #
-#   scripts/services.sh start                        start what is not running, wait until ready
+#   scripts/services.sh start [postgres|redis|rabbitmq] start what is not running, wait until ready
 #   scripts/services.sh stop [postgres|redis|rabbitmq]  stop all, or one
+#   scripts/services.sh reset                        stop all and delete their data and secrets
 #   scripts/services.sh status | env
 #   scripts/services.sh rabbitmqctl ARGS...          rabbitmqctl against the local node
 #
@@ -27,6 +30,12 @@ RABBIT_DIST_PORT=${ORDERLY_RABBIT_DIST_PORT:-55674}
 EPMD_PORT=${ORDERLY_EPMD_PORT:-55675}
 
 PG_DIR=$STATE/postgres
+# PostgreSQL runs as the postgres user, which cannot enter a checkout under a
+# private folder (root's mode-700 home, say). Its files then live in
+# /var/lib/orderly/<checkout id>/postgres, linked from .local/postgres; every
+# command below uses the real path (the postgres user cannot follow the link).
+PG_OUTSIDE=/var/lib/orderly/$(printf %s "$STATE" | sha256sum | cut -c1-16)/postgres
+[ -L "$PG_DIR" ] && PG_DIR=$(readlink -f "$PG_DIR")
 REDIS_DIR=$STATE/redis
 REDIS_CACHE_DIR=$STATE/redis-cache
 RABBIT_DIR=$STATE/rabbitmq
@@ -51,6 +60,19 @@ install_missing() {
   fi
 }
 pg_bin() { command -v "$1" 2>/dev/null || echo "/usr/lib/postgresql/15/bin/$1"; }
+
+# What start cannot fix itself, said plainly before anything is started (each
+# server's start also checks that its ports are free).
+check_disk() {
+  local free_mb
+  free_mb=$(df -Pm "$STATE" | awk 'NR == 2 {print $4}')
+  ((free_mb >= 1024)) || die "only ${free_mb} MB free under $STATE: PostgreSQL and RabbitMQ need at least 1 GB"
+}
+port_free() {  # port_free PORT VARIABLE: die when another program listens there
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "port $1 on 127.0.0.1 is in use by another program (ss -ltnp 'sport = :$1' shows which); stop it or choose another port with $2=..."
+  fi
+}
 
 # ---------------------------------------------------------------- secrets
 secret() {  # secret NAME: read or generate a random password
@@ -131,7 +153,22 @@ wait_dead() {  # wait_dead PID SECONDS
 pg() { runuser -u postgres -- "$@"; }
 pg_running() { pidfile_alive "$PG_DIR/data/postmaster.pid"; }
 
+# Before the first initdb: move the files out of a folder postgres cannot enter.
+place_postgres_files() {
+  [ -e "$PG_DIR" ] && return 0
+  if runuser -u postgres -- test -x "$STATE"; then return 0; fi
+  log "the postgres user cannot enter $STATE (a parent folder is private): PostgreSQL's files go to $PG_OUTSIDE, linked from $STATE/postgres"
+  rm -f "$STATE/postgres"  # a link left behind by `make clean-state` of the other side
+  mkdir -p "$PG_OUTSIDE" && chmod 755 "$(dirname "$PG_OUTSIDE")" "$(dirname "$(dirname "$PG_OUTSIDE")")"
+  ln -s "$PG_OUTSIDE" "$STATE/postgres"
+  PG_DIR=$PG_OUTSIDE
+}
+
 start_postgres() {
+  pg_running || port_free "$PG_PORT" ORDERLY_PG_PORT
+  place_postgres_files
+  runuser -u postgres -- test -x "$PG_DIR" 2>/dev/null || [ ! -e "$PG_DIR" ] ||
+    die "the postgres user cannot enter $PG_DIR (was the checkout moved into a private folder?); remove .local/postgres to start afresh"
   if [ ! -s "$PG_DIR/data/PG_VERSION" ]; then
     log "initialising PostgreSQL in $PG_DIR"
     mkdir -p "$PG_DIR/data" && chown -R postgres: "$PG_DIR" && chmod 700 "$PG_DIR/data"
@@ -251,6 +288,7 @@ start_redis() {  # start_redis state|cache
     wait_dead "$pid" 30 || kill -9 "$pid" 2>/dev/null || true
   fi
   if ! redis_running "$name"; then
+    if [ "$name" = cache ]; then port_free "$port" ORDERLY_REDIS_CACHE_PORT; else port_free "$port" ORDERLY_REDIS_PORT; fi
     log "starting Redis ($name) on 127.0.0.1:$port"
     redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
       --save '' --appendonly no --maxmemory "$memory" --maxmemory-policy "$policy" \
@@ -317,6 +355,9 @@ EOF
   echo '[rabbitmq_management].' >"$RABBIT_DIR/enabled_plugins"
   : >"$RABBIT_DIR/rabbitmq-env.conf"
   if ! rabbit_running; then
+    port_free "$AMQP_PORT" ORDERLY_AMQP_PORT
+    port_free "$RABBIT_MGMT_PORT" ORDERLY_RABBIT_MGMT_PORT
+    port_free "$RABBIT_DIST_PORT" ORDERLY_RABBIT_DIST_PORT
     log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (management on $RABBIT_MGMT_PORT)"
     # Redirect the whole subshell: no process of the broker may keep the
     # caller's stdout open (a pipe reader would wait for it forever).
@@ -377,11 +418,20 @@ case "${1:-}" in
   start)
     [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL and RabbitMQ are started as their own users' files)"
     install_missing
-    start_postgres
-    start_redises
-    start_rabbitmq
-    write_env_file
-    log "all servers ready; settings in $ENV_FILE"
+    check_disk
+    case "${2:-all}" in
+      all)
+        start_postgres
+        start_redises
+        start_rabbitmq
+        write_env_file
+        log "all servers ready; settings in $ENV_FILE"
+        ;;
+      postgres) start_postgres ;;
+      redis) start_redises ;;
+      rabbitmq) start_rabbitmq ;;
+      *) die "unknown server '${2}': postgres, redis or rabbitmq" ;;
+    esac
     ;;
   stop)
     case "${2:-all}" in
@@ -392,8 +442,13 @@ case "${1:-}" in
       *) die "unknown server '${2}': postgres, redis or rabbitmq" ;;
     esac
     ;;
+  reset)
+    stop_rabbitmq; stop_redises; stop_postgres
+    log "deleting $STATE (data, logs, generated secrets, the dev API key) and $PG_DIR"
+    rm -rf "$PG_DIR" "${PG_OUTSIDE%/postgres}" "$STATE"
+    ;;
   status) status ;;
   env) write_env_file && cat "$ENV_FILE" ;;
   rabbitmqctl) shift; rabbitmqctl "$@" ;;
-  *) echo "usage: $0 start | stop [postgres|redis|rabbitmq] | status | env | rabbitmqctl ARGS..." >&2; exit 2 ;;
+  *) echo "usage: $0 start [postgres|redis|rabbitmq] | stop [postgres|redis|rabbitmq] | reset | status | env | rabbitmqctl ARGS..." >&2; exit 2 ;;
 esac
