@@ -38,9 +38,14 @@ cat <<INFO
       -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \\
       -d '{"currency":"USD","items":[{"sku":"A-1","quantity":2,"unit_price_cents":1250}]}'
 
-  Ctrl-C stops the API, the worker, Flower and the servers.
+  A process that dies is started again (see docs/operations.md).
+  Ctrl-C stops the API, the worker, the relay, Flower and the servers.
 
 INFO
 
-# honcho runs the Procfile's processes and stops them all on Ctrl-C.
-"$VENV_BIN/honcho" start --procfile Procfile --env .local/orderly.env
+# supervisord runs the Procfile's processes, restarts one that dies (backing
+# off if it keeps dying) and stops them all on Ctrl-C. Their settings come
+# from the environment, never from a command line or the generated file.
+(umask 077 && "$VENV_BIN/python" scripts/supervisord_conf.py Procfile .local >.local/supervisord.conf)
+set -a && . .local/orderly.env && set +a
+"$VENV_BIN/supervisord" --configuration .local/supervisord.conf

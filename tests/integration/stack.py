@@ -122,3 +122,62 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+@dataclass
+class Supervised:
+    """The Procfile's processes under supervisord, as `make run` starts them."""
+
+    conf: Path
+    supervisord: subprocess.Popen[bytes]
+    api_url: str
+    flower_url: str
+    log: Path
+
+    def pid(self, program: str) -> int:
+        out = subprocess.run([BIN / "supervisorctl", "-c", self.conf, "pid", program],
+                             capture_output=True, text=True, timeout=30).stdout  # fmt: skip
+        return int(out.strip()) if out.strip().isdigit() else 0
+
+    def status(self) -> str:
+        command = [BIN / "supervisorctl", "-c", self.conf, "status"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
+
+
+def start_supervised(state: Path, wrap: list[str] | None = None, timeout: float = 120) -> Supervised:
+    """Generate the configuration as scripts/run.sh does and start supervisord
+    (under `wrap`, strace say) with the test servers' URLs; wait until the
+    API and Flower answer."""
+    api_port, flower_port = free_port(), free_port()
+    env = process_env(VENV_BIN=str(BIN), API_PORT=str(api_port), FLOWER_PORT=str(flower_port))
+    conf = state / "supervisord.conf"
+    generated = subprocess.run([BIN / "python", ROOT / "scripts" / "supervisord_conf.py", ROOT / "Procfile", state],
+                               env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    conf.touch(mode=0o600)
+    conf.write_text(generated.stdout)
+    log = state / "supervisord.log"
+    with open(log, "ab") as out:
+        command = [*(wrap or []), str(BIN / "supervisord"), "--configuration", str(conf)]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
+    supervised = Supervised(conf, process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{flower_port}", log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            api = requests.get(f"{supervised.api_url}/healthz", timeout=10).status_code
+            flower = requests.get(supervised.flower_url, timeout=10).status_code
+            if (api, flower) == (200, 401):
+                return supervised
+        except requests.RequestException:
+            pass  # not up yet
+        time.sleep(0.5)
+    stop_supervised(supervised)
+    raise RuntimeError(f"the supervised stack did not start (see {log})")
+
+
+def stop_supervised(supervised: Supervised, timeout: float = 150) -> None:
+    """Ctrl-C, as a terminal sends it: SIGINT to the foreground process group
+    (supervisord, and strace when it wraps it; supervisord's programs run in
+    groups of their own)."""
+    if supervised.supervisord.poll() is None:
+        os.killpg(supervised.supervisord.pid, signal.SIGINT)
+        supervised.supervisord.wait(timeout)

@@ -5,17 +5,14 @@ can read a running program's arguments in /proc/<pid>/cmdline."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.integration.stack import BIN, LOGS, ROOT, free_port, process_env
+from tests.integration import stack
+from tests.integration.stack import ROOT
 
 STATE = ROOT / ".local"
 EXECVE = re.compile(r'execve\("([^"]*)", \[(.*)\], ')
@@ -60,32 +57,12 @@ def test_the_services_script_passes_no_password_as_an_argument(tmp_path, secrets
 
 
 def test_the_stack_as_make_run_starts_it_passes_no_password_as_an_argument(tmp_path, secrets):
-    """The Procfile's four processes under honcho, as `make run` starts them
-    (scripts/run.sh), with the test servers' URLs (ORDERLY_TESTING)."""
+    """The Procfile's four processes under supervisord, as `make run` starts
+    them (scripts/run.sh), with the test servers' URLs (ORDERLY_TESTING)."""
     trace = tmp_path / "stack.trace"
-    api_port, flower_port = free_port(), free_port()
-    env = process_env(VENV_BIN=str(BIN), API_PORT=str(api_port), FLOWER_PORT=str(flower_port))
-    LOGS.mkdir(parents=True, exist_ok=True)
-    with open(LOGS / "honcho-traced.log", "ab") as log:
-        command = [str(BIN / "honcho"), "start", "--procfile", "Procfile", "--env", str(STATE / "orderly.env")]
-        honcho = traced(command, trace, cwd=ROOT, env=env,
-                        stdout=log, stderr=log, start_new_session=True)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    api = requests.get(f"http://127.0.0.1:{api_port}/healthz", timeout=10).status_code
-                    flower = requests.get(f"http://127.0.0.1:{flower_port}/", timeout=10).status_code
-                    if (api, flower) == (200, 401):
-                        break
-                except requests.RequestException:
-                    pass  # not up yet (everything runs slowly under strace)
-                time.sleep(0.5)
-            else:
-                pytest.fail(f"the stack did not start (see {LOGS / 'honcho-traced.log'})")
-        finally:
-            os.killpg(honcho.pid, signal.SIGTERM)
-            honcho.wait(60)
+    supervised = stack.start_supervised(tmp_path, wrap=["strace", "-f", "-qq", "-e", "trace=execve", "-s", "65536",
+                                                        "-o", str(trace)])  # fmt: skip
+    stack.stop_supervised(supervised)
     execs = programs_and_arguments(trace)
     arguments = " ".join(args for _, args in execs)
     for program in ("gunicorn", "celery", "workers.relay", "flower"):

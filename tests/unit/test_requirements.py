@@ -9,7 +9,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^ ;\\]+)")
-DEV_TOOLS = {"pytest", "pytest-timeout", "mypy", "ruff", "schemathesis", "hypothesis", "honcho", "requests", "pyyaml"}
+DEV_TOOLS = {
+    "pytest",
+    "pytest-timeout",
+    "mypy",
+    "ruff",
+    "schemathesis",
+    "hypothesis",
+    "supervisor",
+    "requests",
+    "pyyaml",
+}
 
 
 def canonical(name: str) -> str:
