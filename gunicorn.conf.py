@@ -32,8 +32,10 @@ accesslog = "-"
 # Nothing a client could put a secret in: no Basic-auth user name (gunicorn's
 # default %(u)s logs it, and `curl -u KEY:` puts an API key there), no query
 # string (a key pasted as ?api_key=...), no Referer. The path, method, status,
-# size, time taken (ms) and user agent stay.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# size, time taken (ms), user agent and the request id (X-Request-ID) stay.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
+# LOG_FORMAT=json: gunicorn's lines as JSON objects too (web/gunicorn_logging.py).
+logger_class = "web.gunicorn_logging.OrderlyLogger"
 
 
 def post_worker_init(worker: object) -> None:

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from models.job import Job
 
-_JOB_COLUMNS = "id, tenant_id, command, order_id, payload, expected_version, status, attempts, created_at"
+_JOB_COLUMNS = "id, tenant_id, command, order_id, payload, expected_version, status, attempts, created_at, request_id"
 
 _CREATE = text(f"""
 INSERT INTO jobs ({_JOB_COLUMNS})
-VALUES (:id, :tenant_id, :command, :order_id, :payload, NULL, :status, 0, :created_at)
+VALUES (:id, :tenant_id, :command, :order_id, :payload, NULL, :status, 0, :created_at, :request_id)
 RETURNING id
 """).bindparams(bindparam("payload", type_=JSONB))
 
@@ -36,7 +36,7 @@ WITH claim AS (
     RETURNING job_id
 )
 INSERT INTO jobs ({_JOB_COLUMNS})
-SELECT :id, :tenant_id, :command, :order_id, :payload, NULL, :status, 0, :created_at FROM claim
+SELECT :id, :tenant_id, :command, :order_id, :payload, NULL, :status, 0, :created_at, :request_id FROM claim
 RETURNING id
 """).bindparams(bindparam("payload", type_=JSONB))
 
@@ -49,7 +49,7 @@ _LIVE_ORDER = """
 
 _COMMAND = text(f"""
 INSERT INTO jobs ({_JOB_COLUMNS})
-SELECT :id, :tenant_id, :command, :order_id, NULL, :expected_version, :status, 0, :created_at
+SELECT :id, :tenant_id, :command, :order_id, NULL, :expected_version, :status, 0, :created_at, :request_id
 WHERE EXISTS ({_LIVE_ORDER})
 RETURNING id
 """)
@@ -62,7 +62,7 @@ WITH claim AS (
     RETURNING job_id
 )
 INSERT INTO jobs ({_JOB_COLUMNS})
-SELECT :id, :tenant_id, :command, :order_id, NULL, :expected_version, :status, 0, :created_at FROM claim
+SELECT :id, :tenant_id, :command, :order_id, NULL, :expected_version, :status, 0, :created_at, :request_id FROM claim
 RETURNING id
 """)
 
@@ -80,6 +80,7 @@ def insert_job(session: Session, job: Job, key: str | None = None, request_sha25
         "order_id": job.order_id,
         "status": job.status,
         "created_at": job.created_at,
+        "request_id": job.request_id,
         "key": key,
         "request_sha256": request_sha256,
     }

@@ -58,6 +58,8 @@ class Job(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     republished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     republish_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # X-Request-ID of the request that accepted the job: its log lines carry it.
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class IdempotencyKey(Base):

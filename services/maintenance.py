@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import repository as repo
 from services.orders import Enqueue
+from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,12 @@ def retry_failed_job(session_factory: sessionmaker[Session], enqueue: Enqueue, j
         session.commit()
     if job is None:
         return False
-    try:
-        enqueue(job_id)
-    except Exception:
-        # The job is queued again in PostgreSQL: the relay publishes it later.
-        log.warning("job %s: publish failed, left for the relay", job_id, exc_info=True)
+    with log_context(request_id=job.request_id, job_id=job_id):
+        try:
+            enqueue(job_id)
+        except Exception:
+            # The job is queued again in PostgreSQL: the relay publishes it later.
+            log.warning("job %s: publish failed, left for the relay", job_id, exc_info=True)
+        else:
+            log.info("job %s: queued again by an operator", job_id)
     return True

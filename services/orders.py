@@ -57,9 +57,10 @@ def submit_create(
     enqueue: Enqueue,
     idempotency: Idempotency | None = None,
     backlog: TenantBacklog | None = None,
+    request_id: str | None = None,
 ) -> JobFields:
     """Accept a new order; the job carries the order id the worker will create."""
-    job = _queued_job(tenant_id, Command.CREATE, uuid.uuid4(), payload=order)
+    job = _queued_job(tenant_id, Command.CREATE, uuid.uuid4(), payload=order, request_id=request_id)
     with uow:
         replay = _replay_at_cap(uow, tenant_id, backlog, idempotency)
         if replay is None and not _insert(uow, job, idempotency):
@@ -77,9 +78,10 @@ def submit_command(
     expected_version: int | None = None,
     idempotency: Idempotency | None = None,
     backlog: TenantBacklog | None = None,
+    request_id: str | None = None,
 ) -> JobFields:
     """Accept pay/ship/deliver/cancel/delete for one of the tenant's live orders."""
-    job = _queued_job(tenant_id, command, order_id, expected_version=expected_version)
+    job = _queued_job(tenant_id, command, order_id, expected_version=expected_version, request_id=request_id)
     with uow:
         replay = _replay_at_cap(uow, tenant_id, backlog, idempotency)
         if replay is None and not _insert(uow, job, idempotency):
@@ -99,6 +101,7 @@ def _queued_job(
     order_id: uuid.UUID,
     payload: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    request_id: str | None = None,
 ) -> Job:
     return Job(
         id=uuid.uuid4(),
@@ -110,6 +113,7 @@ def _queued_job(
         status=JobStatus.QUEUED,
         attempts=0,
         created_at=utcnow(),  # set here: the answer needs no read back
+        request_id=request_id,
     )
 
 

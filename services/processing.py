@@ -28,6 +28,7 @@ from models import Command, InvalidTransition, OrderStatus, applying, next_statu
 from models import repository as repo
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
+from telemetry.logs import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def apply_job(
             job = applying.start_job(uow.session, job_id)
             if job is None:
                 return Outcome(job_id, "skipped")
+            request_id_var.set(job.request_id)  # the caller's job_log_context resets it
             try:
                 new_version = _apply(uow.session, job)
             except _Failure as failure:

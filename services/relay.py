@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import repository as repo
 from services.cache import OrderCache
 from services.orders import Enqueue
+from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,15 @@ def run_round(session_factory: sessionmaker[Session], enqueue: Enqueue, cache: O
         session.commit()
 
     published: list[uuid.UUID] = []
-    for job_id in claimed:
-        try:
-            enqueue(job_id)
-        except Exception as exc:
-            # The broker is down or full: the rest wait for a later round.
-            log.warning("relay: publish failed, %d jobs left for later: %s", len(claimed) - len(published), exc)
-            break
+    for job_id, request_id in claimed:
+        with log_context(request_id=request_id, job_id=job_id):
+            try:
+                enqueue(job_id)
+            except Exception as exc:
+                # The broker is down or full: the rest wait for a later round.
+                log.warning("relay: publish failed, %d jobs left for later: %s", len(claimed) - len(published), exc)
+                break
+            log.info("relay: job %s republished", job_id)
         published.append(job_id)
     if published:
         with session_factory() as session:

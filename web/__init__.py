@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 from flask import Blueprint, Flask, Response
 from flask.helpers import get_debug_flag
 
 import config
-from web import auth, docs, health, jobs, orders
+from telemetry import logs
+from web import auth, docs, health, jobs, orders, request_ids
 from web.cli import register_cli
 from web.problems import register_database_error_handler, register_error_handlers
 from web.resources import build
@@ -29,8 +28,9 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     register_error_handlers(app)
     register_database_error_handler(app)
     register_cli(app)
+    request_ids.register(app)
     app.after_request(_security_headers)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     return app
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from models import Command, OrderStatus
 from services import orders, queries
 from services.errors import Overloaded
+from web import request_ids
 from web.auth import tenant_id
 from web.requests import etag_matches, expected_version, idempotency, json_body, page_params
 from web.resources import Resources, resources
@@ -41,6 +42,7 @@ def create_order() -> Response:
         res.publisher,
         idempotency(request, raw),
         backlog=res.backlog,
+        request_id=request_ids.current(),
     )
     return accepted(job)
 
@@ -67,6 +69,7 @@ def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
         expected_version=expected_version(request),
         idempotency=idempotency(request, raw),
         backlog=res.backlog,
+        request_id=request_ids.current(),
     )
     return accepted(job)
 

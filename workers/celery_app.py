@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from celery.signals import celeryd_init
+from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init
 
 import config
+from telemetry import logs
 
 # Now, not lazily: `celery -A workers flower` reads FLOWER_ADDRESS from the
 # environment right after importing this module (its login: flowerconfig.py).
@@ -20,6 +21,15 @@ app.config_from_object("celeryconfig")
 # "Task ... succeeded" line would say it again for every job. Its warnings and
 # errors (failures, retries) still show; "Task ... received" lines stay too.
 logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _orderly_log_lines(logger: logging.Logger, **_: object) -> None:
+    """The worker's lines in Orderly's format (LOG_FORMAT), with the request
+    id and job id of the job being applied (telemetry/logs.py)."""
+    for handler in logger.handlers:
+        logs.install(handler)
 
 
 @celeryd_init.connect

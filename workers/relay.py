@@ -17,13 +17,14 @@ from models.db import make_engine, make_session_factory
 from services.cache import OrderCache
 from services.redis_client import make_redis
 from services.relay import RelayPolicy, run_round
+from telemetry import logs
 from workers.tasks import publish_job
 
 log = logging.getLogger("orderly.relay")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     settings = config.current()
     policy = RelayPolicy(
         queued_after=timedelta(seconds=settings.relay_queued_after_seconds),

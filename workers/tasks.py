@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services import processing
 from services.errors import QueueFull
+from telemetry.logs import job_log_context
 from workers.celery_app import app
 from workers.resources import order_cache, session_factory
 
@@ -41,6 +42,11 @@ def apply_order_command(self: Task, job_id: str) -> str:
     except (TypeError, ValueError):
         log.error("message with an invalid job id %r dropped", job_id)
         return "rejected"
+    with job_log_context(job_uuid):
+        return _apply(self, job_id, job_uuid)
+
+
+def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
     try:
         outcome = processing.apply_job(session_factory(), job_uuid, order_cache().invalidate)
     except TRANSIENT_ERRORS as exc:

@@ -40,7 +40,9 @@ def process_env(**extra: str) -> dict[str, str]:
     urls = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
             "CACHE_REDIS_URL": settings.cache_redis_url, "BROKER_URL": settings.broker_url}  # fmt: skip
     unlimited = {"RATE_LIMIT_PER_KEY": "1000000/minute", "FAILED_AUTH_LIMIT": "1000000"}
-    return {**os.environ, "ORDERLY_TESTING": "1", **unlimited, **urls, **extra}
+    # JSON lines, as in production (docker-compose): test_correlation.py reads them.
+    logging = {"LOG_FORMAT": "json"}
+    return {**os.environ, "ORDERLY_TESTING": "1", **logging, **unlimited, **urls, **extra}
 
 
 def free_port() -> int:

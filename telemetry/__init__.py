@@ -1,0 +1,1 @@
+"""What operators watch: correlated logs (logs.py) and Prometheus metrics."""
