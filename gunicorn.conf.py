@@ -3,6 +3,11 @@ WEB_CONNECTIONS, GUNICORN_KEEPALIVE, GUNICORN_MAX_REQUESTS)."""
 
 import os
 
+from telemetry import multiproc
+
+# Metrics of all the API's processes in files (before prometheus_client loads).
+multiproc.prepare("api")
+
 bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '8000')}"
 # gevent workers: each connection is a greenlet, so a request waiting on
 # PostgreSQL, Redis or a slow client leaves its process free for the others.
@@ -36,6 +41,20 @@ accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
 # LOG_FORMAT=json: gunicorn's lines as JSON objects too (web/gunicorn_logging.py).
 logger_class = "web.gunicorn_logging.OrderlyLogger"
+
+
+def when_ready(server: object) -> None:
+    """The master serves the metrics of every worker process on its own
+    loopback port (API_METRICS_PORT, 9101; telemetry/metrics.py)."""
+    from telemetry import metrics
+
+    metrics.serve("api")
+
+
+def child_exit(server: object, worker: object) -> None:
+    from telemetry import metrics
+
+    metrics.process_died(worker.pid)  # type: ignore[attr-defined]
 
 
 def post_worker_init(worker: object) -> None:

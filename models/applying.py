@@ -23,7 +23,7 @@ from models.status import Command, OrderStatus
 _START = text("""
 UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()
 WHERE id = :id AND status <> :succeeded AND status <> :failed
-RETURNING id, tenant_id, command, order_id, payload, expected_version, request_id
+RETURNING id, tenant_id, command, order_id, payload, expected_version, request_id, created_at
 """)
 
 

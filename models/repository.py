@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Row, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -153,6 +153,29 @@ def record_pending_invalidation(session: Session, order_id: uuid.UUID, version: 
             index_elements=["order_id"], set_={"version": func.greatest(table.c.version, statement.excluded.version)}
         )
     )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    counts: dict[str, int]  # unfinished jobs by status
+    oldest_queued_age_seconds: float  # 0 when nothing is queued
+    pending_invalidations: int
+
+
+_BACKLOG = text("""
+SELECT
+    (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM
+        (SELECT status, count(*) AS n FROM jobs WHERE status IN ('queued', 'running') GROUP BY status) AS s),
+    (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM jobs WHERE status = 'queued'),
+    (SELECT count(*) FROM pending_cache_invalidations)
+""")
+
+
+def backlog(session: Session) -> Backlog:
+    """One statement; the counts use the partial index of unfinished jobs."""
+    row = session.execute(_BACKLOG).one()
+    counts, oldest, pending = cast(tuple[dict[str, int], Any, int], tuple(row))
+    return Backlog(dict(counts), float(oldest), int(pending))
 
 
 def pending_invalidations(session: Session, limit: int) -> list[tuple[uuid.UUID, int]]:

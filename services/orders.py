@@ -30,6 +30,7 @@ from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, 
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
 from services.views import JobFields
+from telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ def _replay_at_cap(
 def _publish(job: JobFields, enqueue: Enqueue) -> JobFields:
     """Hand over the committed job's message; a failure leaves it to the relay."""
     fault_point("accept.after_commit")
+    metrics.JOBS_ACCEPTED.labels(job.command).inc()
     try:
         enqueue(job.id)
     except Exception:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -28,6 +29,7 @@ from models import Command, InvalidTransition, OrderStatus, applying, next_statu
 from models import repository as repo
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
+from telemetry import metrics
 from telemetry.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ class Outcome:
     job_id: uuid.UUID
     status: str  # succeeded | failed | skipped (already finished or unknown)
     error_code: str | None = None
+    command: str | None = None  # unknown when skipped
+    accepted_at: datetime | None = None  # the job's created_at
 
 
 class _Failure(Exception):
@@ -80,8 +84,9 @@ def apply_job(
             except _Failure as failure:
                 applying.fail_job(uow.session, job.id, failure.error)
                 uow.commit()
-                return Outcome(job_id, "failed", failure.error["code"])
+                return Outcome(job_id, "failed", failure.error["code"], job.command, job.created_at)
             except _VersionConflict:
+                metrics.LOCK_CONFLICTS.inc()
                 if job.expected_version is not None:
                     error = {
                         "code": "version_conflict",
@@ -89,17 +94,20 @@ def apply_job(
                     }
                     applying.fail_job(uow.session, job.id, error)
                     uow.commit()
-                    return Outcome(job_id, "failed", "version_conflict")
+                    return Outcome(job_id, "failed", "version_conflict", job.command, job.created_at)
                 uow.session.rollback()
                 log.info("job %s: order %s changed concurrently, retry %d", job_id, job.order_id, attempt)
                 # Full jitter, capped: competing workers spread out instead of colliding again.
                 sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
                 continue
-            if not invalidate(job.order_id, new_version):
+            if invalidate(job.order_id, new_version):
+                metrics.CACHE_INVALIDATIONS.labels("ok").inc()
+            else:
                 repo.record_pending_invalidation(uow.session, job.order_id, new_version)
+                metrics.CACHE_INVALIDATIONS.labels("pending").inc()
             fault_point("apply.before_commit")
             uow.commit()
-            return Outcome(job_id, "succeeded")
+            return Outcome(job_id, "succeeded", None, job.command, job.created_at)
 
     detail = f"order kept changing: gave up after {MAX_CONFLICT_RETRIES} attempts"
     fail_job(session_factory, job_id, "version_conflict", detail)

@@ -13,6 +13,7 @@ from services.cache import OrderCache
 from services.errors import NotFound
 from services.faults import fault_point
 from services.views import event_view, job_view, order_view
+from telemetry import metrics
 
 
 def get_order(
@@ -21,7 +22,9 @@ def get_order(
     """The tenant's live order, cache-aside: Redis first, PostgreSQL on a miss."""
     cached = cache.get(order_id)
     if cached is not None and cached["tenant_id"] == str(tenant_id):
+        metrics.CACHE_READS.labels("hit").inc()
         return cached
+    metrics.CACHE_READS.labels("miss").inc()
     with session_factory() as session:
         order = repo.get_live_order(session, tenant_id, order_id)
         if order is None:

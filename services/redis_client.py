@@ -13,6 +13,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from telemetry import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -43,6 +45,8 @@ class FailFast:
 
     def trip(self, exc: Exception) -> None:
         self.skip_until = time.monotonic() + self.SKIP_SECONDS
+        metrics.REDIS_GUARD_TRIPS.labels(self.purpose).inc()
+        metrics.REDIS_GUARD_OPEN_UNTIL.labels(self.purpose).set(time.time() + self.SKIP_SECONDS)
         log.warning("redis unavailable, %s skipped for %ss: %s", self.purpose, self.SKIP_SECONDS, exc)
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

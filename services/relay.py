@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import repository as repo
 from services.cache import OrderCache
 from services.orders import Enqueue
+from telemetry import metrics
 from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def run_round(session_factory: sessionmaker[Session], enqueue: Enqueue, cache: O
             repo.count_republished(session, published)
             session.commit()
         log.info("relay: republished %d jobs", len(published))
+        metrics.RELAY_REPUBLISHED.inc(len(published))
 
     _retry_invalidations(session_factory, cache, policy.batch)
     cache.sweep_tombstones()
@@ -78,3 +80,15 @@ def _retry_invalidations(session_factory: sessionmaker[Session], cache: OrderCac
                 repo.forget_invalidation(session, order_id, version)
             session.commit()
         log.info("relay: delivered %d pending cache invalidations", len(done))
+
+
+def measure_backlog(session_factory: sessionmaker[Session]) -> None:
+    """Set the gauges only PostgreSQL knows: unfinished jobs by status, the age
+    of the oldest queued one, pending cache invalidations. The relay alone
+    sets them (one process: no double counting across API or worker processes)."""
+    with session_factory() as session:
+        backlog = repo.backlog(session)
+    for status in ("queued", "running"):
+        metrics.QUEUED_JOBS.labels(status).set(backlog.counts.get(status, 0))
+    metrics.OLDEST_QUEUED_AGE.set(backlog.oldest_queued_age_seconds)
+    metrics.PENDING_INVALIDATIONS.set(backlog.pending_invalidations)

@@ -8,7 +8,7 @@ from flask.helpers import get_debug_flag
 
 import config
 from telemetry import logs
-from web import auth, docs, health, jobs, orders, request_ids
+from web import auth, docs, health, http_metrics, jobs, orders, request_ids
 from web.cli import register_cli
 from web.problems import register_database_error_handler, register_error_handlers
 from web.resources import build
@@ -29,6 +29,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     register_database_error_handler(app)
     register_cli(app)
     request_ids.register(app)
+    http_metrics.register(app)
     app.after_request(_security_headers)
     logs.configure()
     return app

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from pathlib import Path
+
+from telemetry import multiproc
+
+# A worker runs several processes (prefork): its metrics go to files, which
+# must be decided before prometheus_client is first imported.
+if Path(sys.argv[0]).name == "celery" and "worker" in sys.argv[1:]:
+    multiproc.prepare("worker")
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    celeryd_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 
 import config
 from telemetry import logs
@@ -30,6 +46,22 @@ def _orderly_log_lines(logger: logging.Logger, **_: object) -> None:
     id and job id of the job being applied (telemetry/logs.py)."""
     for handler in logger.handlers:
         logs.install(handler)
+
+
+@worker_ready.connect
+def _serve_metrics(**_: object) -> None:
+    """The worker's main process serves the metrics of all its pool
+    processes (WORKER_METRICS_PORT, 9102; telemetry/metrics.py)."""
+    from telemetry import metrics
+
+    metrics.serve("worker")
+
+
+@worker_process_shutdown.connect
+def _drop_live_gauges(pid: int | None = None, **_: object) -> None:
+    from telemetry import metrics
+
+    metrics.process_died(pid or os.getpid())
 
 
 @celeryd_init.connect

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import timedelta
 from types import FrameType
 
@@ -16,11 +17,15 @@ import config
 from models.db import make_engine, make_session_factory
 from services.cache import OrderCache
 from services.redis_client import make_redis
-from services.relay import RelayPolicy, run_round
-from telemetry import logs
+from services.relay import RelayPolicy, measure_backlog, run_round
+from telemetry import logs, metrics
 from workers.tasks import publish_job
 
 log = logging.getLogger("orderly.relay")
+
+# The backlog gauges (counts over the unfinished jobs) every few seconds,
+# not every round: cheap, but a scrape every 15 s needs no more.
+BACKLOG_EVERY_SECONDS = 5.0
 
 
 def main() -> None:
@@ -41,10 +46,15 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    log.info("relay started: every %ss, %s", settings.relay_interval_seconds, policy)
+    metrics_port = metrics.serve("relay")
+    log.info("relay started: every %ss, %s; metrics on port %s", settings.relay_interval_seconds, policy, metrics_port)
+    next_measure = 0.0
     while not stop.is_set():
         try:
             run_round(session_factory, publish_job, cache, policy)
+            if time.monotonic() >= next_measure:
+                measure_backlog(session_factory)
+                next_measure = time.monotonic() + BACKLOG_EVERY_SECONDS
         except Exception:
             # PostgreSQL down, most likely: try again next round.
             log.exception("relay round failed")

@@ -11,8 +11,10 @@ from celery import Task
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from models.base import utcnow
 from services import processing
 from services.errors import QueueFull
+from telemetry import metrics
 from telemetry.logs import job_log_context
 from workers.celery_app import app
 from workers.resources import order_cache, session_factory
@@ -53,6 +55,7 @@ def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
         if self.request.retries >= MAX_RETRIES:
             log.error("job %s: giving up after %d retries: %s", job_id, MAX_RETRIES, exc)
             processing.fail_job(session_factory(), job_uuid, "internal_error", "database unavailable")
+            metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
             return "failed"
         raise
     except Exception:
@@ -61,9 +64,18 @@ def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
         # The client sees no exception class or message: they describe the code.
         log.exception("job %s: unexpected error", job_id)
         processing.fail_job(session_factory(), job_uuid, "internal_error", INTERNAL_ERROR_DETAIL)
+        metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
         return "failed"
     log.info("job %s: %s%s", job_id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "")
+    _count(outcome)
     return outcome.status
+
+
+def _count(outcome: processing.Outcome) -> None:
+    command = outcome.command or "unknown"
+    metrics.JOBS_FINISHED.labels(command, outcome.status, outcome.error_code or "").inc()
+    if outcome.accepted_at is not None:
+        metrics.JOB_LATENCY.labels(command).observe((utcnow() - outcome.accepted_at).total_seconds())
 
 
 def publish_job(job_id: uuid.UUID) -> None:

@@ -20,11 +20,13 @@ API_PORT = int(os.environ.get("ORDERLY_TEST_API_PORT", "18000"))
 @pytest.fixture(scope="session")
 def running() -> Iterator[stack.Running]:
     """The API, one worker and the relay, for the whole session."""
+    ports = {component: stack.free_port() for component in ("api", "worker", "relay")}
     running = stack.Running(
         url=f"http://127.0.0.1:{API_PORT}",
-        api=stack.start_api(API_PORT),
-        worker=stack.start_worker(),
-        relay=stack.start_relay(),
+        api=stack.start_api(API_PORT, API_METRICS_PORT=str(ports["api"])),
+        worker=stack.start_worker(WORKER_METRICS_PORT=str(ports["worker"])),
+        relay=stack.start_relay(RELAY_METRICS_PORT=str(ports["relay"])),
+        metrics={component: f"http://127.0.0.1:{port}/metrics" for component, port in ports.items()},
     )
     try:
         stack.wait_ready(running.url, running.api)

@@ -26,6 +26,7 @@ class Running:
     api: subprocess.Popen[bytes]
     worker: subprocess.Popen[bytes]
     relay: subprocess.Popen[bytes]
+    metrics: dict[str, str]  # component -> the URL of its exporter
 
 
 def process_env(**extra: str) -> dict[str, str]:
@@ -42,7 +43,10 @@ def process_env(**extra: str) -> dict[str, str]:
     unlimited = {"RATE_LIMIT_PER_KEY": "1000000/minute", "FAILED_AUTH_LIMIT": "1000000"}
     # JSON lines, as in production (docker-compose): test_correlation.py reads them.
     logging = {"LOG_FORMAT": "json"}
-    return {**os.environ, "ORDERLY_TESTING": "1", **logging, **unlimited, **urls, **extra}
+    # Metrics are recorded, but only the session's stack serves them (on ports
+    # of its own, conftest.py): the many APIs the tests start would collide.
+    no_exporters = {"API_METRICS_PORT": "0", "WORKER_METRICS_PORT": "0", "RELAY_METRICS_PORT": "0"}
+    return {**os.environ, "ORDERLY_TESTING": "1", **logging, **no_exporters, **unlimited, **urls, **extra}
 
 
 def free_port() -> int:
@@ -67,7 +71,7 @@ def start_api(port: int, workers: int = 2, **env: str) -> subprocess.Popen[bytes
     )
 
 
-def start_worker(name: str = "w1", concurrency: int = 2) -> subprocess.Popen[bytes]:
+def start_worker(name: str = "w1", concurrency: int = 2, **env: str) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"worker-{name}.log", "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
@@ -84,7 +88,7 @@ def start_worker(name: str = "w1", concurrency: int = 2) -> subprocess.Popen[byt
             f"{name}@orderly-test",
         ],
         cwd=ROOT,
-        env=process_env(),
+        env=process_env(**env),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

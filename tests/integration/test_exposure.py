@@ -107,8 +107,9 @@ KNOWN_PORTS = {
     "redis-server": "ACL: default user off",
     "beam.smp": "AMQP (users; guest deleted), management API (users), Erlang distribution (cookie)",
     "epmd": "Erlang port mapper: names only, loopback",
-    "gunicorn": "the API: a key for every route not listed public",
-    "celery": "Flower: basic auth on every page",
+    "gunicorn": "the API: a key for every route not listed public; its master's metrics exporter (loopback)",
+    "celery": "Flower: basic auth on every page; a worker's metrics exporter (loopback)",
+    "python": "the relay's metrics exporter (loopback)",
 }
 
 
@@ -117,7 +118,14 @@ def test_every_listening_port_of_the_stack_is_known_and_refuses_anonymous_http(r
     assert {name for _, _, name in ours} >= {"postgres", "redis-server", "beam.smp", "gunicorn"}, ours
     unknown = [socket for socket in ours if socket[2] not in KNOWN_PORTS]
     assert unknown == [], unknown
+    exporters = {int(url.split(":")[2].split("/")[0]) for url in running.metrics.values()}
     for _, port, name in ours:
+        if port in exporters:
+            # Prometheus exposition only (counts, no data, no secrets), on loopback.
+            response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=3)
+            assert response.headers["Content-Type"].startswith("text/plain"), port
+            assert "orderly_" in response.text or "process_" in response.text
+            continue
         try:
             response = requests.get(f"http://127.0.0.1:{port}/api/overview", timeout=3)
         except requests.RequestException:
