@@ -39,6 +39,8 @@ class FailFast:
     def __init__(self, purpose: str) -> None:
         self.purpose = purpose
         self.skip_until = 0.0
+        metrics.REDIS_GUARD_TRIPS.labels(purpose)  # the series exists at 0
+        metrics.REDIS_GUARD_OPEN_UNTIL.labels(purpose).set(0)
 
     def skipping(self) -> bool:
         return time.monotonic() < self.skip_until

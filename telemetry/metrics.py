@@ -73,6 +73,13 @@ PENDING_INVALIDATIONS = Gauge(
     "orderly_pending_cache_invalidations", "Cache invalidations that failed and wait for the relay"
 )
 
+# Series that exist before their first event (at 0), so that dashboards and
+# rate() see them from the start.
+for _result in ("hit", "miss"):
+    CACHE_READS.labels(_result)
+for _result in ("ok", "pending"):
+    CACHE_INVALIDATIONS.labels(_result)
+
 DEFAULT_PORTS = {"api": 9101, "worker": 9102, "relay": 9103}
 
 
