@@ -2,23 +2,35 @@
 
 Every RELAY_INTERVAL_SECONDS it runs one round of services/relay.py. It keeps
 going through database and broker outages and stops cleanly on SIGTERM/SIGINT.
+Each turn of its loop writes a heartbeat (RELAY_HEARTBEAT_FILE); a loop stuck
+for RELAY_WATCHDOG_SECONDS ends the process so that it is restarted, and
+`python -m workers.relay --check` is its health check (exit 0 when the last
+heartbeat is under RELAY_HEALTHY_WITHIN_SECONDS old). Every
+RETENTION_EVERY_SECONDS (an hour) it also runs the retention purge
+(services/retention.py: RETENTION_KEYS_HOURS, RETENTION_PAYLOADS_DAYS).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 
 import config
 from models.db import make_engine, make_session_factory
+from services import retention
 from services.cache import OrderCache
+from services.faults import fault_point
 from services.redis_client import make_redis
 from services.relay import RelayPolicy, measure_backlog, run_round
 from telemetry import logs, metrics
+from workers import liveness
 from workers.tasks import publish_job
 
 log = logging.getLogger("orderly.relay")
@@ -29,6 +41,11 @@ BACKLOG_EVERY_SECONDS = 5.0
 
 
 def main() -> None:
+    heartbeat_file = Path(os.environ.get("RELAY_HEARTBEAT_FILE") or liveness.default_heartbeat_file("relay"))
+    if sys.argv[1:] == ["--check"]:
+        healthy, reason = liveness.check(heartbeat_file, float(os.environ.get("RELAY_HEALTHY_WITHIN_SECONDS", "60")))
+        print(f"relay {'healthy' if healthy else 'unhealthy'}: {reason}")
+        sys.exit(0 if healthy else 1)
     logs.configure()
     settings = config.current()
     policy = RelayPolicy(
@@ -48,13 +65,28 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     metrics_port = metrics.serve("relay")
     log.info("relay started: every %ss, %s; metrics on port %s", settings.relay_interval_seconds, policy, metrics_port)
-    next_measure = 0.0
+    heartbeat = liveness.Heartbeat(heartbeat_file, float(os.environ.get("RELAY_WATCHDOG_SECONDS", "300")))
+    heartbeat.start_watchdog()
+    retention_policy = retention.Policy(
+        keys_after=timedelta(hours=float(os.environ.get("RETENTION_KEYS_HOURS", "24"))),
+        payloads_after=timedelta(days=float(os.environ.get("RETENTION_PAYLOADS_DAYS", "30"))),
+    )
+    retention_every = float(os.environ.get("RETENTION_EVERY_SECONDS", "3600"))
+    next_measure = next_purge = 0.0
     while not stop.is_set():
+        heartbeat.beat()
         try:
+            fault_point("relay.round")
             run_round(session_factory, publish_job, cache, policy)
             if time.monotonic() >= next_measure:
                 measure_backlog(session_factory)
                 next_measure = time.monotonic() + BACKLOG_EVERY_SECONDS
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + retention_every
+                purged = retention.purge(session_factory, retention_policy)
+                if purged.keys_deleted or purged.payloads_dropped:
+                    log.info("retention: %d idempotency keys deleted, %d job payloads dropped",
+                             purged.keys_deleted, purged.payloads_dropped)  # fmt: skip
         except Exception:
             # PostgreSQL down, most likely: try again next round.
             log.exception("relay round failed")
