@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint fmt bench lock services-start services-stop services-status reset
+.PHONY: run test lint fmt bench lock services-start services-stop services-status reset up down
 
 # A virtualenv with exactly the locked requirements (runtime and development),
 # every package checked against its hash; rebuilt when they change.
@@ -44,6 +44,15 @@ services-stop:
 	scripts/services.sh stop
 services-status:
 	scripts/services.sh status
+# docker-compose (machines with a Docker engine): .env is made once from
+# .env.example with generated passwords.
+up:  ## docker compose: build and start everything in the background
+	python3 deploy/make_env.py .env.example .env
+	docker compose up --detach --build
+	@echo "docker compose ps shows each service's health; docker compose logs -f follows them"
+down:  ## docker compose: stop and remove the containers (volumes kept)
+	docker compose down
+
 reset:  ## Stop the local servers and delete their data, logs and generated secrets
 	scripts/services.sh reset
 
