@@ -84,7 +84,7 @@ def failed_jobs(session: Session, limit: int) -> list[Job]:
 
 def claim_jobs_to_republish(
     session: Session, queued_after: timedelta, running_after: timedelta, limit: int
-) -> list[tuple[uuid.UUID, str | None]]:
+) -> list[tuple[uuid.UUID, str, str | None]]:
     """Claim unfinished jobs whose message may be lost, for one relay round.
 
     Queued jobs qualify after `queued_after`, running ones (a worker took them,
@@ -93,7 +93,7 @@ def claim_jobs_to_republish(
     flooded with duplicates; a failed one (broker down) does not, so the job
     goes out soon after the broker is back. The claim stamps `republished_at`,
     which keeps other relays off the job meanwhile; rows a worker or another
-    relay holds are skipped, never waited for. Rows of (id, request_id).
+    relay holds are skipped, never waited for. Rows of (id, command, request_id).
     """
     backoff = func.power(2, func.least(Job.republish_count, 6))
     now = func.now()
@@ -118,10 +118,10 @@ def claim_jobs_to_republish(
         update(Job)
         .where(Job.id.in_(candidates.scalar_subquery()))
         .values(republished_at=now)
-        .returning(Job.id, Job.request_id)
+        .returning(Job.id, Job.command, Job.request_id)
         .execution_options(synchronize_session=False)
     )
-    return [(row.id, row.request_id) for row in claimed]
+    return [(row.id, row.command, row.request_id) for row in claimed]
 
 
 def count_republished(session: Session, job_ids: list[uuid.UUID]) -> None:

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import repository as repo
-from services.orders import Enqueue
+from services.orders import Enqueue, JobMessage
 from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ def retry_failed_job(session_factory: sessionmaker[Session], enqueue: Enqueue, j
         return False
     with log_context(request_id=job.request_id, job_id=job_id):
         try:
-            enqueue(job_id)
+            enqueue(JobMessage(job_id, job.command))
         except Exception:
             # The job is queued again in PostgreSQL: the relay publishes it later.
             log.warning("job %s: publish failed, left for the relay", job_id, exc_info=True)

@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from models import Command, Job, JobStatus, accepting
 from models import repository as repo
@@ -34,8 +34,23 @@ from telemetry import metrics
 
 log = logging.getLogger(__name__)
 
+
+class JobMessage(NamedTuple):
+    """What a job's message carries: its id (the worker reads the rest from the
+    job row) and its command, which names the task in logs and in Flower."""
+
+    id: uuid.UUID
+    command: str
+
+    @property
+    def task_label(self) -> str:
+        """The name logs and Flower show for the task (Celery's `shadow`):
+        the command, e.g. orderly.pay; the task run is always apply_order_command."""
+        return f"orderly.{self.command}"
+
+
 # Hands the message for a committed job to the broker (or to a publisher).
-Enqueue = Callable[[uuid.UUID], None]
+Enqueue = Callable[[JobMessage], None]
 
 
 @dataclass(frozen=True)
@@ -158,7 +173,7 @@ def _publish(job: JobFields, enqueue: Enqueue) -> JobFields:
     fault_point("accept.after_commit")
     metrics.JOBS_ACCEPTED.labels(job.command).inc()
     try:
-        enqueue(job.id)
+        enqueue(JobMessage(job.id, job.command))
     except Exception:
         # The job is safe in PostgreSQL; the relay publishes it once the broker is back.
         log.warning("job %s: publish failed, left for the relay", job.id, exc_info=True)

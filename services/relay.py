@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import repository as repo
 from services.cache import OrderCache
-from services.orders import Enqueue
+from services.orders import Enqueue, JobMessage
 from telemetry import metrics
 from telemetry.logs import log_context
 
@@ -45,10 +45,10 @@ def run_round(session_factory: sessionmaker[Session], enqueue: Enqueue, cache: O
         session.commit()
 
     published: list[uuid.UUID] = []
-    for job_id, request_id in claimed:
+    for job_id, command, request_id in claimed:
         with log_context(request_id=request_id, job_id=job_id):
             try:
-                enqueue(job_id)
+                enqueue(JobMessage(job_id, command))
             except Exception as exc:
                 # The broker is down or full: the rest wait for a later round.
                 log.warning("relay: publish failed, %d jobs left for later: %s", len(claimed) - len(published), exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from functools import partial
 
@@ -18,6 +17,7 @@ from services.auth_throttle import FailedAuthThrottle
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
 from services.key_verifier import KeyVerifier
+from services.orders import JobMessage
 from services.rate_limit import KeyRateLimiter
 from services.redis_client import FailFast, make_redis
 from services.unit_of_work import UnitOfWork
@@ -92,13 +92,13 @@ def batch_sender() -> BatchSender:
     return BatchSender(app, tasks.apply_order_command.name, app.conf.task_queues[0])
 
 
-def publish_job(job_id: uuid.UUID) -> None:
+def publish_job(message: JobMessage) -> None:
     """Publish one job's message now and wait for the broker's confirm."""
     # Imported here so that importing the web app does not configure Celery
     # before the process knows its settings.
     from workers import tasks
 
-    tasks.publish_job(job_id)
+    tasks.publish_job(message)
 
 
 def resources() -> Resources:

@@ -30,6 +30,8 @@ import kombu
 from celery import Celery
 from kombu import Producer, Queue
 
+from services.orders import JobMessage
+
 log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT_SECONDS = 3.0
@@ -50,21 +52,21 @@ class BatchSender:
         self._single: set[int] = set()  # tags confirmed one by one, above _confirmed
         self._nacked: set[int] = set()
 
-    def __call__(self, job_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    def __call__(self, jobs: Sequence[JobMessage]) -> list[uuid.UUID]:
         """Publish one message per job; returns the jobs the broker refused
         (queue full). Raises when the batch was not confirmed in time."""
         reused = self._producer is not None
         try:
-            return self._send(job_ids)
+            return self._send(jobs)
         except (ConnectionError, amqp.exceptions.RecoverableConnectionError) as error:
             self.close()
             if not reused:
                 raise
             # The connection was old and is gone (a broker restart, say): once
             # more on a new one, rather than leaving the batch to the relay.
-            log.info("publisher connection lost (%s); publishing %d jobs on a new one", error, len(job_ids))
+            log.info("publisher connection lost (%s); publishing %d jobs on a new one", error, len(jobs))
             try:
-                return self._send(job_ids)
+                return self._send(jobs)
             except Exception:
                 self.close()
                 raise
@@ -78,12 +80,12 @@ class BatchSender:
         self._connection = self._producer = None
 
     # ----------------------------------------------------------------- internals
-    def _send(self, job_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    def _send(self, jobs: Sequence[JobMessage]) -> list[uuid.UUID]:
         producer = self._producer or self._connect()
         first_tag = self._published + 1
-        for job_id in job_ids:
+        for job in jobs:
             headers, properties, body, _ = self._app.amqp.as_task_v2(
-                str(uuid.uuid4()), self._task_name, args=[str(job_id)], kwargs={}
+                str(uuid.uuid4()), self._task_name, args=[str(job.id)], kwargs={}, shadow=job.task_label
             )
             producer.publish(
                 body,
@@ -97,7 +99,7 @@ class BatchSender:
             )
             self._published += 1
         self._wait_for_confirms(self._published)
-        refused = [job_id for tag, job_id in enumerate(job_ids, first_tag) if tag in self._nacked]
+        refused = [job.id for tag, job in enumerate(jobs, first_tag) if tag in self._nacked]
         self._nacked.difference_update(range(first_tag, self._published + 1))
         return refused
 

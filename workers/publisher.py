@@ -35,6 +35,8 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 
+from services.orders import JobMessage
+
 log = logging.getLogger(__name__)
 
 
@@ -45,22 +47,22 @@ class BackgroundPublisher:
     FULL_QUEUE_SECONDS = 5.0
     EXIT_FLUSH_SECONDS = 2.0
 
-    def __init__(self, publish: Callable[[list[uuid.UUID]], list[uuid.UUID]]) -> None:
+    def __init__(self, publish: Callable[[list[JobMessage]], list[uuid.UUID]]) -> None:
         """`publish` sends one message per job and waits for their confirms;
         it returns the jobs whose message the broker refused (the queue's
         length limit) and raises when it could not publish the batch."""
         self._publish = publish
-        self._waiting: deque[tuple[uuid.UUID, float]] = deque()
+        self._waiting: deque[tuple[JobMessage, float]] = deque()
         self._in_flight_since: float | None = None
         self._refuse_until = 0.0
         self._wake = threading.Condition()
         self._owner_pid: int | None = None
 
-    def __call__(self, job_id: uuid.UUID) -> None:
+    def __call__(self, message: JobMessage) -> None:
         """Queue the job's message; returns at once."""
         self._start_once()
         with self._wake:
-            self._waiting.append((job_id, time.monotonic()))
+            self._waiting.append((message, time.monotonic()))
             self._wake.notify()
 
     def refusal(self) -> str | None:
@@ -112,7 +114,7 @@ class BackgroundPublisher:
                     log.warning("the command queue is full: %d jobs left for the relay (%s); refusing commands",
                                 len(refused), ", ".join(map(str, refused)))  # fmt: skip
             except Exception:
-                log.warning("publishing %d jobs failed, left for the relay: %s", len(batch), ", ".join(map(str, batch)),
-                            exc_info=True)  # fmt: skip
+                log.warning("publishing %d jobs failed, left for the relay: %s", len(batch),
+                            ", ".join(str(message.id) for message in batch), exc_info=True)  # fmt: skip
             finally:
                 self._in_flight_since = None

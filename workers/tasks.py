@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from models.base import utcnow
 from services import processing
 from services.errors import QueueFull
+from services.orders import JobMessage
 from telemetry import metrics
 from telemetry.logs import job_log_context
 from workers.celery_app import app
@@ -78,22 +79,23 @@ def _count(outcome: processing.Outcome) -> None:
         metrics.JOB_LATENCY.labels(command).observe((utcnow() - outcome.accepted_at).total_seconds())
 
 
-def publish_job(job_id: uuid.UUID) -> None:
+def publish_job(message: JobMessage) -> None:
     """Ask a worker to apply the job; raises if the broker did not confirm in time,
     and QueueFull if it refused the message (the queue's length limit)."""
     try:
-        _send(job_id)
+        _send(message)
     except kombu.exceptions.OperationalError as exc:
         # kombu wraps py-amqp's MessageNacked, the broker's answer to a publish
         # into a full queue with `overflow: reject-publish`.
         if isinstance(exc.__cause__, MessageNacked):
-            raise QueueFull(str(job_id)) from exc
+            raise QueueFull(str(message.id)) from exc
         raise
 
 
-def _send(job_id: uuid.UUID) -> None:
+def _send(message: JobMessage) -> None:
     apply_order_command.apply_async(
-        args=[str(job_id)],
+        args=[str(message.id)],
+        shadow=message.task_label,
         # Bounded: the API answers within seconds even when RabbitMQ is down or
         # blocked; the job is already committed as `queued`.
         retry=True,
