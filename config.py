@@ -12,10 +12,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 ROOT = Path(__file__).resolve().parent
 ENV_FILE = Path(os.environ.get("ORDERLY_ENV_FILE", ROOT / ".local" / "orderly.env"))
+# The schema owner's and the brokers' administrators' credentials, for
+# operator commands only (never loaded into the API's or a worker's environment).
+ADMIN_ENV_FILE = Path(os.environ.get("ORDERLY_ADMIN_ENV_FILE", ROOT / ".local" / "admin.env"))
 
 
 class ConfigError(RuntimeError):
@@ -26,6 +29,14 @@ def load_env_file() -> None:
     """Fill unset variables from the local stack's env file, if there is one."""
     if ENV_FILE.is_file():
         load_dotenv(ENV_FILE, override=False)
+
+
+def admin_setting(name: str) -> str | None:
+    """An operator's setting: from the environment, else the local stack's admin.env."""
+    value = os.environ.get(name)
+    if value is None and ADMIN_ENV_FILE.is_file():
+        value = dotenv_values(ADMIN_ENV_FILE).get(name)
+    return value or None
 
 
 def _required(name: str) -> str:

@@ -1,22 +1,21 @@
-"""Operator commands: `flask --app web apikey ...`, `flask --app web idempotency ...`."""
+"""`apikey ...`, `audit list`, `idempotency purge`: keys and their trail."""
 
 from __future__ import annotations
 
 import sys
-import uuid
 from datetime import timedelta
 
 import click
 from flask import Flask
 
-from models import repository as repo
 from models.base import utcnow
-from services import apikeys, audit, key_verifier, maintenance
+from services import apikeys, audit, key_verifier, retention
 from services.views import iso
-from web.resources import publish_job, resources
+from web.cli.output import emit, json_option
+from web.resources import resources
 
 
-def register_cli(app: Flask) -> None:
+def register(app: Flask) -> None:
     @app.cli.group("apikey")
     def apikey() -> None:
         """Manage API keys."""
@@ -59,11 +58,13 @@ def register_cli(app: Flask) -> None:
 
     @apikey.command("list")
     @click.option("--tenant", default=None, help="Only this tenant's keys.")
-    def list_keys(tenant: str | None) -> None:
-        """List keys: id, tenant, created, last used, revoked. Secrets are never shown."""
+    @json_option
+    def list_keys(tenant: str | None, as_json: bool) -> None:
+        """List keys: id, tenant, created, last used, state. Secrets are never shown."""
         with resources().session_factory() as session:
             keys = apikeys.list_keys(session, tenant)
         now = utcnow()
+        rows = []
         for key in keys:
             if key.revoked_at:
                 state = f"revoked {iso(key.revoked_at)}"
@@ -71,10 +72,9 @@ def register_cli(app: Flask) -> None:
                 state = f"expired {iso(key.expires_at)}"
             else:
                 state = f"active until {iso(key.expires_at)}" if key.expires_at else "active"
-            click.echo(
-                f"{key.key_id}  tenant={key.tenant}  created {iso(key.created_at)}  "
-                f"last used {iso(key.last_used_at) or 'never'}  {state}"
-            )
+            rows.append({"key_id": key.key_id, "tenant": key.tenant, "created_at": key.created_at,
+                         "last_used_at": key.last_used_at, "state": state})  # fmt: skip
+        emit(rows, as_json)
 
     @apikey.command("revoke")
     @click.argument("key_id")
@@ -109,14 +109,14 @@ def register_cli(app: Flask) -> None:
     @audit_group.command("list")
     @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
     @click.option("--action", default=None, help="Only this action, e.g. auth.failures or key.revoked.")
-    def audit_list(limit: int, action: str | None) -> None:
-        """The newest events first, one line each."""
+    @json_option
+    def audit_list(limit: int, action: str | None, as_json: bool) -> None:
+        """The newest events first."""
         with resources().session_factory() as session:
             events = audit.recent(session, limit, action)
-        for event in events:
-            subject = f"key={event.key_id}  " if event.key_id else ""
-            tenant = f"tenant={event.tenant_id}  " if event.tenant_id else ""
-            click.echo(f"{iso(event.at)}  {event.action}  by {event.actor}  {subject}{tenant}{event.detail}")
+        rows = [{"at": event.at, "action": event.action, "actor": event.actor, "key_id": event.key_id,
+                 "tenant_id": event.tenant_id, "detail": event.detail} for event in events]  # fmt: skip
+        emit(rows, as_json)
 
     @app.cli.group("idempotency")
     def idempotency() -> None:
@@ -126,35 +126,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--older-than-hours", default=24, show_default=True, type=click.IntRange(min=24))
     def purge(older_than_hours: int) -> None:
         """Delete Idempotency-Key records older than the given age (never under 24 h)."""
-        with resources().session_factory() as session:
-            deleted = repo.purge_idempotency_keys(session, utcnow() - timedelta(hours=older_than_hours))
-            session.commit()
+        policy = retention.Policy(keys_after=timedelta(hours=older_than_hours), payloads_after=None)
+        deleted = retention.purge(resources().session_factory, policy).keys_deleted
         click.echo(f"deleted {deleted} idempotency keys")
-
-    @app.cli.group("jobs")
-    def jobs() -> None:
-        """Maintain jobs."""
-
-    @jobs.command("failed")
-    @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
-    def failed(limit: int) -> None:
-        """List the newest failed jobs: id, tenant, command, order, error, when."""
-        with resources().session_factory() as session:
-            for job in repo.failed_jobs(session, limit):
-                error = job.error or {}
-                click.echo(
-                    f"{job.id}  tenant={job.tenant_id}  {job.command}  order={job.order_id}  "
-                    f"{error.get('code')}: {error.get('detail')}  at {iso(job.finished_at)}"
-                )
-
-    @jobs.command("retry")
-    @click.argument("job_ids", nargs=-1, required=True, type=click.UUID)
-    def retry(job_ids: tuple[uuid.UUID, ...]) -> None:
-        """Queue failed jobs again; the worker applies them as if new."""
-        res = resources()
-        not_failed = [
-            job_id for job_id in job_ids if not maintenance.retry_failed_job(res.session_factory, publish_job, job_id)
-        ]
-        click.echo(f"queued {len(job_ids) - len(not_failed)} jobs again")
-        if not_failed:
-            raise click.ClickException(f"not failed or unknown: {', '.join(map(str, not_failed))}")
