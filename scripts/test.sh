@@ -12,16 +12,25 @@ BIN=$ROOT/.venv/bin
 "$BIN/mypy"
 
 scripts/services.sh start
-# A headless browser for the docs page test (tests/integration/test_docs_page.py)
-# and wrk for the benchmark's smoke test (tests/integration/test_bench_smoke.py).
-missing=()
+# A headless browser and its driver for the docs page and Flower tests
+# (test_docs_page.py, test_flower_browser.py), wrk for the benchmark's smoke
+# test, strace for test_command_lines.py, and Prometheus (prometheus,
+# promtool) for test_dashboards.py, without its recommended extras.
+missing=() missing_bare=()
 command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v strace >/dev/null || missing+=(strace)
-if ((${#missing[@]})); then
-  echo "[test] installing ${missing[*]} with apt-get" >&2
+command -v promtool >/dev/null || missing_bare+=(prometheus)
+if ((${#missing[@]} + ${#missing_bare[@]})); then
+  echo "[test] installing ${missing[*]} ${missing_bare[*]} with apt-get" >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if ((${#missing[@]})); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ((${#missing_bare[@]})); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_bare[@]}" >/dev/null
+  fi
 fi
 # CI leaves nothing behind; locally the servers stay up for the next run.
 if [ "${CI:-}" = true ]; then trap 'scripts/services.sh stop' EXIT; fi

@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 class JobMessage(NamedTuple):
     """What a job's message carries: its id (the worker reads the rest from the
-    job row) and its command, which names the task in logs and in Flower."""
+    job row), which is also the Celery task id, and its command, which names
+    the task in logs and in Flower. A republished message has the same task
+    id; nothing in Celery depends on task ids being unique without a result
+    backend, and applying twice is prevented by the job row."""
 
     id: uuid.UUID
     command: str

@@ -85,7 +85,7 @@ class BatchSender:
         first_tag = self._published + 1
         for job in jobs:
             headers, properties, body, _ = self._app.amqp.as_task_v2(
-                str(uuid.uuid4()), self._task_name, args=[str(job.id)], kwargs={}, shadow=job.task_label
+                str(job.id), self._task_name, args=[str(job.id)], kwargs={}, shadow=job.task_label
             )
             producer.publish(
                 body,

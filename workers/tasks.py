@@ -95,6 +95,7 @@ def publish_job(message: JobMessage) -> None:
 def _send(message: JobMessage) -> None:
     apply_order_command.apply_async(
         args=[str(message.id)],
+        task_id=str(message.id),
         shadow=message.task_label,
         # Bounded: the API answers within seconds even when RabbitMQ is down or
         # blocked; the job is already committed as `queued`.
