@@ -6,8 +6,6 @@ Chosen for at-least-once delivery of order commands; the consumer is idempotent
 
 from __future__ import annotations
 
-import os
-
 from kombu import Exchange, Queue
 
 import config
@@ -21,7 +19,7 @@ broker_connection_retry_on_startup = True
 broker_connection_max_retries = None  # keep trying: a broker restart must not kill workers
 # Seconds; a worker that stops answering (frozen, partitioned) loses its
 # connection after about two of these and its unacked messages go to others.
-broker_heartbeat = int(os.environ.get("BROKER_HEARTBEAT_SECONDS", "30"))
+broker_heartbeat = _settings.broker_heartbeat_seconds
 # Wait for RabbitMQ to confirm each publish: a message the broker could not take
 # raises in the API instead of vanishing.
 #
@@ -50,7 +48,7 @@ worker_cancel_long_running_tasks_on_connection_loss = True
 # (drain rate 361 -> 440 jobs/s, docs/performance.md). Reserved messages are
 # unacked, so a worker that dies hands them back; commands take milliseconds,
 # so none waits long behind a slow one.
-worker_prefetch_multiplier = int(os.environ.get("WORKER_PREFETCH_MULTIPLIER", "4"))
+worker_prefetch_multiplier = _settings.worker_prefetch_multiplier
 # Far below RabbitMQ's 30 min consumer_timeout.
 task_soft_time_limit = 60
 task_time_limit = 90
@@ -65,8 +63,8 @@ task_default_delivery_mode = "persistent"
 task_routes = {"orderly.*": {"queue": COMMANDS_QUEUE, "routing_key": COMMANDS_QUEUE}}
 task_create_missing_queues = False
 
-worker_concurrency = int(os.environ.get("WORKER_CONCURRENCY", "2"))
+worker_concurrency = _settings.worker_concurrency
 # Flower shows tasks live from the worker's events. No "task-sent" event from the
 # API: it would double the messages every accepted command publishes.
-worker_send_task_events = os.environ.get("WORKER_SEND_TASK_EVENTS", "1") == "1"
+worker_send_task_events = _settings.worker_send_task_events
 include = ["workers.tasks"]

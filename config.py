@@ -1,18 +1,23 @@
-"""Orderly's settings, read from the environment in one place.
+"""Orderly's settings: one typed object read from the environment (pydantic-settings).
 
 Values already in the environment win. For the local stack, the file written by
 `scripts/services.sh` (.local/orderly.env, or $ORDERLY_ENV_FILE) fills the gaps,
-so `celery -A workers worker` or `flask --app web ...` work without exporting
-anything by hand.
+so `celery -A workers worker` or `./orderly ...` work without exporting
+anything by hand. Each field's environment variable is its name in capitals
+(`cache_ttl_seconds` is CACHE_TTL_SECONDS); a bad value stops the process with
+one line naming the variable and what it expects. README's settings table
+lists them all (tests/unit/test_config.py keeps it complete).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from dotenv import dotenv_values, load_dotenv
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 ENV_FILE = Path(os.environ.get("ORDERLY_ENV_FILE", ROOT / ".local" / "orderly.env"))
@@ -20,9 +25,13 @@ ENV_FILE = Path(os.environ.get("ORDERLY_ENV_FILE", ROOT / ".local" / "orderly.en
 # operator commands only (never loaded into the API's or a worker's environment).
 ADMIN_ENV_FILE = Path(os.environ.get("ORDERLY_ADMIN_ENV_FILE", ROOT / ".local" / "admin.env"))
 
+# Test runs (ORDERLY_TESTING=1) take these from TEST_<NAME> instead.
+URL_FIELDS = ("database_url", "migration_database_url", "redis_url", "cache_redis_url", "broker_url")
+SECRET_FIELDS = set(URL_FIELDS)
+
 
 class ConfigError(RuntimeError):
-    """A required setting is missing."""
+    """A setting is missing or has a value of the wrong kind."""
 
 
 def load_env_file() -> None:
@@ -39,71 +48,98 @@ def admin_setting(name: str) -> str | None:
     return value or None
 
 
-def _required(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise ConfigError(
-            f"{name} is not set: export it, or run `scripts/services.sh start` "
-            f"to start the local stack and write {ENV_FILE}"
-        )
-    return value
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
+    # ------------------------------------------------ servers (URLs carry passwords: kept out of repr())
+    database_url: str = Field(repr=False, description="PostgreSQL, as the app's role (required)")
+    redis_url: str = Field(repr=False, description="Redis for counters and key markers, never evicts (required)")
+    broker_url: str = Field(repr=False, description="RabbitMQ, as the app's user (required)")
+    cache_redis_url: str = Field("", repr=False, description="Redis for the order cache (default: REDIS_URL)")
+    migration_database_url: str = Field(
+        "", repr=False, description="PostgreSQL as the schema owner, for migrations (default: DATABASE_URL)"
+    )
 
-@dataclass(frozen=True)
-class Settings:
-    # URLs carry passwords: kept out of repr(), which tracebacks and pytest print.
-    database_url: str = field(repr=False)
-    redis_url: str = field(repr=False)
-    broker_url: str = field(repr=False)
-    # The order cache's own Redis (evicts entries under memory pressure); the
-    # counters' Redis (redis_url) never evicts. Defaults to redis_url.
-    cache_redis_url: str = field(default="", repr=False)
-    # Migrations run as the role that owns the schema; the app's role may only
-    # read and write rows. Defaults to database_url where there is one role.
-    migration_database_url: str = field(default="", repr=False)
-    # Seconds an order stays in the cache; bounds how stale a read can be if an
-    # invalidation is ever lost.
-    cache_ttl_seconds: int = 300
-    # Seconds a client is told to wait before polling an unfinished job again.
-    job_retry_after_seconds: int = 1
-    max_body_bytes: int = 1024 * 1024
-    # Requests per API key (the `limits` notation), and queued + running jobs
-    # per tenant; past either the API answers 429 with Retry-After.
-    rate_limit_per_key: str = "3000/minute"
-    tenant_max_unfinished_jobs: int = 10_000
-    # Failed authentications per client address and minute; past it the address
-    # gets 429 until the minute ends (services/auth_throttle.py).
-    failed_auth_limit: int = 20
-    # The relay (python -m workers.relay): how often it looks, and after how
-    # long an untouched queued / running job is published again.
-    relay_interval_seconds: float = 1.0
-    relay_queued_after_seconds: float = 10.0
-    relay_running_after_seconds: float = 150.0
+    # ------------------------------------------------ API behaviour
+    cache_ttl_seconds: int = Field(300, gt=0, description="How long an order stays cached")
+    job_retry_after_seconds: int = Field(1, ge=1, description="Retry-After on an unfinished job")
+    max_body_bytes: int = Field(1024 * 1024, gt=0, description="Largest request body (413 beyond)")
+    rate_limit_per_key: str = Field("3000/minute", description="Requests per API key (`limits` notation)")
+    tenant_max_unfinished_jobs: int = Field(10_000, gt=0, description="Queued + running jobs per tenant")
+    failed_auth_limit: int = Field(20, gt=0, description="Failed authentications per client address and minute")
 
-    def __post_init__(self) -> None:
+    # ------------------------------------------------ processes
+    api_host: str = Field("127.0.0.1", description="The API's listening address")
+    api_port: int = Field(8000, gt=0, lt=65536, description="The API's port")
+    web_concurrency: int = Field(2, gt=0, description="gunicorn processes (one per core)")
+    web_connections: int = Field(1000, gt=0, description="Connections one gunicorn process serves at once")
+    gunicorn_keepalive: int = Field(5, gt=0, description="Keep-alive, and the deadline for a request's head (s)")
+    gunicorn_max_requests: int = Field(
+        10_000, ge=0, description="Requests before a gunicorn process is recycled (0 never)"
+    )
+    worker_concurrency: int = Field(2, gt=0, description="Celery prefork processes (one per core)")
+    worker_prefetch_multiplier: int = Field(4, gt=0, description="Messages each worker process reserves")
+    worker_send_task_events: bool = Field(True, description="Task events for Flower")
+    broker_heartbeat_seconds: int = Field(30, ge=0, description="AMQP heartbeat of the workers")
+    log_format: Literal["text", "json"] = Field("text", description="`text` lines, or one JSON object per line")
+
+    # ------------------------------------------------ relay and retention
+    relay_interval_seconds: float = Field(1.0, gt=0, description="How often the relay runs a round")
+    relay_queued_after_seconds: float = Field(10.0, gt=0, description="Untouched queued job republished after")
+    relay_running_after_seconds: float = Field(150.0, gt=0, description="Untouched running job republished after")
+    relay_heartbeat_file: str = Field("", description="The relay's heartbeat (default: /tmp/orderly-relay.heartbeat)")
+    relay_healthy_within_seconds: float = Field(60.0, gt=0, description="`relay --check` passes within this")
+    relay_watchdog_seconds: float = Field(300.0, gt=0, description="A relay loop stuck this long exits")
+    retention_keys_hours: float = Field(24.0, ge=24, description="Idempotency-Keys kept this long")
+    retention_payloads_days: float = Field(30.0, gt=0, description="Succeeded jobs' payloads kept this long")
+    retention_every_seconds: float = Field(3600.0, gt=0, description="How often the relay purges")
+
+    # ------------------------------------------------ metrics
+    metrics_host: str = Field("127.0.0.1", description="Where the metrics exporters listen")
+    api_metrics_port: int = Field(9101, ge=0, lt=65536, description="The API's exporter (0: off)")
+    worker_metrics_port: int = Field(9102, ge=0, lt=65536, description="A worker's exporter (0: off)")
+    relay_metrics_port: int = Field(9103, ge=0, lt=65536, description="The relay's exporter (0: off)")
+    metrics_dir: str = Field("", description="Per-process metric files (default: .local/metrics)")
+
+    @model_validator(mode="after")
+    def _defaults_from_other_urls(self) -> Settings:
         if not self.cache_redis_url:  # one Redis for both (no eviction guarantee then)
             object.__setattr__(self, "cache_redis_url", self.redis_url)
+        if not self.migration_database_url:  # one role for both
+            object.__setattr__(self, "migration_database_url", self.database_url)
+        return self
 
     @classmethod
     def from_env(cls, *, testing: bool = False) -> Settings:
         """Build settings from the environment; `testing` selects the TEST_* URLs."""
         load_env_file()
-        prefix = "TEST_" if testing else ""
-        return cls(
-            database_url=_required(prefix + "DATABASE_URL"),
-            migration_database_url=os.environ.get(prefix + "MIGRATION_DATABASE_URL")
-            or _required(prefix + "DATABASE_URL"),
-            redis_url=_required(prefix + "REDIS_URL"),
-            cache_redis_url=os.environ.get(prefix + "CACHE_REDIS_URL") or _required(prefix + "REDIS_URL"),
-            broker_url=_required(prefix + "BROKER_URL"),
-            cache_ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300")),
-            rate_limit_per_key=os.environ.get("RATE_LIMIT_PER_KEY", "3000/minute"),
-            tenant_max_unfinished_jobs=int(os.environ.get("TENANT_MAX_UNFINISHED_JOBS", "10000")),
-            failed_auth_limit=int(os.environ.get("FAILED_AUTH_LIMIT", "20")),
-            relay_interval_seconds=float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
-            relay_queued_after_seconds=float(os.environ.get("RELAY_QUEUED_AFTER_SECONDS", "10")),
-            relay_running_after_seconds=float(os.environ.get("RELAY_RUNNING_AFTER_SECONDS", "150")),
-        )
+        overrides: dict[str, str] = {}
+        if testing:
+            for name in URL_FIELDS:
+                value = os.environ.get(f"TEST_{name.upper()}")
+                if value:
+                    overrides[name] = value
+        try:
+            return cls(**overrides)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise ConfigError(explain(exc, "TEST_" if testing else "")) from None
+
+
+def explain(exc: ValidationError, url_prefix: str = "") -> str:
+    """One line per bad setting: its variable and what it expects (never a secret's value)."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = (url_prefix if field in URL_FIELDS else "") + field.upper()
+        if error["type"] == "missing":
+            lines.append(
+                f"{variable} is not set: export it, or run `scripts/services.sh start` to start the local stack "
+                f"and write {ENV_FILE}"
+            )
+        else:
+            shown = "" if field in SECRET_FIELDS else f" (got {error.get('input')!r})"
+            lines.append(f"{variable}: {error['msg']}{shown}")
+    return "; ".join(lines)
 
 
 def current() -> Settings:

@@ -1,14 +1,16 @@
-"""gunicorn settings for the API (environment: API_HOST, API_PORT, WEB_CONCURRENCY,
-WEB_CONNECTIONS, GUNICORN_KEEPALIVE, GUNICORN_MAX_REQUESTS)."""
+"""gunicorn settings for the API, from config.py (API_HOST, API_PORT,
+WEB_CONCURRENCY, WEB_CONNECTIONS, GUNICORN_KEEPALIVE, GUNICORN_MAX_REQUESTS)."""
 
-import os
+# Module-level names are gunicorn settings here ("config" is one): imports are private.
+import config as _config
+from telemetry import multiproc as _multiproc
 
-from telemetry import multiproc
+_settings = _config.current()
 
 # Metrics of all the API's processes in files (before prometheus_client loads).
-multiproc.prepare("api")
+_multiproc.prepare("api")
 
-bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '8000')}"
+bind = f"{_settings.api_host}:{_settings.api_port}"
 # gevent workers: each connection is a greenlet, so a request waiting on
 # PostgreSQL, Redis or a slow client leaves its process free for the others.
 # psycopg 3 (>= 3.1.14), redis-py and kombu cooperate with gevent's
@@ -16,20 +18,20 @@ bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '
 # thread per stalled client, and the model later work builds on (requests
 # that wait on a job). One process per core. docs/performance.md.
 worker_class = "gevent"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = _settings.web_concurrency
 # Connections one process serves at once; past this it stops accepting and
 # new clients wait in the listen backlog.
-worker_connections = int(os.environ.get("WEB_CONNECTIONS", "1000"))
+worker_connections = _settings.web_connections
 # Keep-alive, and with it the header-read deadline: gevent workers read every
 # request line and header block (the first on a connection too) under a
 # timeout of `keepalive` seconds and drop a connection that has not sent them
 # by then. With keepalive 0 they would wait forever on a stalled client.
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+keepalive = _settings.gunicorn_keepalive
 timeout = 30  # a worker whose event loop is stuck this long is killed and replaced
 graceful_timeout = 20
 # Recycle workers now and then: bounds any slow leak (0 turns it off, as the
 # benchmark does so that a leak shows).
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests = _settings.gunicorn_max_requests
 max_requests_jitter = 1000
 limit_request_line = 8190
 limit_request_fields = 100

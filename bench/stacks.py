@@ -24,6 +24,8 @@ UNLIMITED = {"RATE_LIMIT_PER_KEY": "100000000/minute", "TENANT_MAX_UNFINISHED_JO
 # No recycling of API processes during the run, so that a leak shows in RSS
 # and CPU is not lost with a recycled process.
 NO_RECYCLING = {"GUNICORN_MAX_REQUESTS": "0"}
+# As `make run` logs (the test stack logs JSON); metrics are recorded either way.
+AS_SHIPPED_LOGS = {"LOG_FORMAT": "text"}
 # The relay exactly as shipped (tests/integration/stack.py makes it impatient).
 PRODUCTION_RELAY = {"RELAY_INTERVAL_SECONDS": "1", "RELAY_QUEUED_AFTER_SECONDS": "10"}
 
@@ -65,10 +67,10 @@ def start_orderly(port: int, flower_port: int) -> Stack:
     """API, worker, relay and Flower with the settings of `make run` (Procfile)."""
     orderly = Stack("orderly", f"http://127.0.0.1:{port}")
     orderly.processes["api"] = stack.start_api(
-        port, workers=int(_gunicorn_setting("workers")), **UNLIMITED, **NO_RECYCLING
+        port, workers=int(_gunicorn_setting("workers")), **UNLIMITED, **NO_RECYCLING, **AS_SHIPPED_LOGS
     )
-    orderly.processes["worker"] = stack.start_worker("bench")
-    orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY)
+    orderly.processes["worker"] = stack.start_worker("bench", **AS_SHIPPED_LOGS)
+    orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY, **AS_SHIPPED_LOGS)
     env = stack.process_env()
     orderly.processes["flower"] = subprocess.Popen(
         [BIN / "celery", "-A", "workers", "flower", "--address=127.0.0.1", f"--port={flower_port}"],

@@ -10,14 +10,16 @@ docker-compose); `text` (the default) a readable line with the same fields.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter
+
+import config
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
@@ -76,8 +78,10 @@ class ContextFilter(logging.Filter):
         return True
 
 
+@functools.cache
 def json_logs() -> bool:
-    return os.environ.get("LOG_FORMAT", "text").lower() == "json"
+    """LOG_FORMAT is json (read once per process: the access log asks per line)."""
+    return config.current().log_format == "json"
 
 
 def formatter() -> logging.Formatter:

@@ -20,6 +20,8 @@ import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
 
+import config
+
 # --------------------------------------------------------------------- API
 HTTP_REQUESTS = Counter(
     "orderly_http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"]
@@ -86,10 +88,11 @@ DEFAULT_PORTS = {"api": 9101, "worker": 9102, "relay": 9103}
 def serve(component: str) -> int | None:
     """Start the component's exporter (a thread); returns its port, or None
     when <COMPONENT>_METRICS_PORT is 0 (off)."""
-    port = int(os.environ.get(f"{component.upper()}_METRICS_PORT", DEFAULT_PORTS[component]))
+    settings = config.current()
+    port = int(getattr(settings, f"{component}_metrics_port"))
     if port == 0:
         return None
-    host = os.environ.get("METRICS_HOST", "127.0.0.1")
+    host = settings.metrics_host
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

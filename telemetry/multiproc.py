@@ -16,13 +16,15 @@ import shutil
 import sys
 from pathlib import Path
 
+import config
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def base_dir() -> Path:
     """METRICS_DIR, or .local/metrics in the checkout."""
-    configured = os.environ.get("METRICS_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[1] / ".local" / "metrics"
+    configured = config.current().metrics_dir
+    return Path(configured) if configured else config.ROOT / ".local" / "metrics"
 
 
 def prepare(component: str) -> None:

@@ -13,7 +13,6 @@ RETENTION_EVERY_SECONDS (an hour) it also runs the retention purge
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -41,13 +40,13 @@ BACKLOG_EVERY_SECONDS = 5.0
 
 
 def main() -> None:
-    heartbeat_file = Path(os.environ.get("RELAY_HEARTBEAT_FILE") or liveness.default_heartbeat_file("relay"))
+    settings = config.current()
+    heartbeat_file = Path(settings.relay_heartbeat_file or liveness.default_heartbeat_file("relay"))
     if sys.argv[1:] == ["--check"]:
-        healthy, reason = liveness.check(heartbeat_file, float(os.environ.get("RELAY_HEALTHY_WITHIN_SECONDS", "60")))
+        healthy, reason = liveness.check(heartbeat_file, settings.relay_healthy_within_seconds)
         print(f"relay {'healthy' if healthy else 'unhealthy'}: {reason}")
         sys.exit(0 if healthy else 1)
     logs.configure()
-    settings = config.current()
     policy = RelayPolicy(
         queued_after=timedelta(seconds=settings.relay_queued_after_seconds),
         running_after=timedelta(seconds=settings.relay_running_after_seconds),
@@ -65,13 +64,13 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     metrics_port = metrics.serve("relay")
     log.info("relay started: every %ss, %s; metrics on port %s", settings.relay_interval_seconds, policy, metrics_port)
-    heartbeat = liveness.Heartbeat(heartbeat_file, float(os.environ.get("RELAY_WATCHDOG_SECONDS", "300")))
+    heartbeat = liveness.Heartbeat(heartbeat_file, settings.relay_watchdog_seconds)
     heartbeat.start_watchdog()
     retention_policy = retention.Policy(
-        keys_after=timedelta(hours=float(os.environ.get("RETENTION_KEYS_HOURS", "24"))),
-        payloads_after=timedelta(days=float(os.environ.get("RETENTION_PAYLOADS_DAYS", "30"))),
+        keys_after=timedelta(hours=settings.retention_keys_hours),
+        payloads_after=timedelta(days=settings.retention_payloads_days),
     )
-    retention_every = float(os.environ.get("RETENTION_EVERY_SECONDS", "3600"))
+    retention_every = settings.retention_every_seconds
     next_measure = next_purge = 0.0
     while not stop.is_set():
         heartbeat.beat()
