@@ -1,17 +1,20 @@
-"""`queue stats`, `db upgrade`, `db purge`: the broker's queue and the database's upkeep."""
+"""`queue stats`, `db upgrade|backup|restore|purge`: the broker's queue and the database's upkeep."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import urllib.parse
 import urllib.request
 from base64 import b64encode
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask
+from sqlalchemy.engine import URL, make_url
 
 import config
 from celeryconfig import COMMANDS_QUEUE
@@ -36,6 +39,21 @@ def management_api(path: str) -> Any:
             return json.load(answer)
     except OSError as exc:
         raise click.ClickException(f"RabbitMQ's management API did not answer: {exc}") from None
+
+
+def _owner_url() -> URL:
+    prefix = "TEST_" if os.environ.get("ORDERLY_TESTING") == "1" else ""
+    owner_url = config.admin_setting(f"{prefix}MIGRATION_DATABASE_URL")
+    return make_url(owner_url or resources().settings.migration_database_url)
+
+
+def _pg_tool(command: list[str], url: URL) -> subprocess.CompletedProcess[str]:
+    """pg_dump / pg_restore against `url`; the password goes in the tool's
+    environment (PGPASSWORD), never on its command line."""
+    target = ["--host", url.host or "127.0.0.1", "--port", str(url.port or 5432), "--username", url.username or "",
+              "--dbname", url.database or ""]  # fmt: skip
+    env = {**os.environ, "PGPASSWORD": url.password or "", "PGCONNECT_TIMEOUT": "10"}
+    return subprocess.run([*command, *target], env=env, capture_output=True, text=True, timeout=3600)
 
 
 def register(app: Flask) -> None:
@@ -74,6 +92,30 @@ def register(app: Flask) -> None:
             os.environ[f"{prefix}MIGRATION_DATABASE_URL"] = owner_url
         command.upgrade(Config(str(config.ROOT / "alembic.ini")), "head")
         click.echo("database at the latest migration")
+
+    @db.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+    def backup(file: Path) -> None:
+        """A consistent copy of the database (pg_dump, custom format), taken
+        while it serves: one snapshot, no lock that stops writers."""
+        url = _owner_url()
+        result = _pg_tool(["pg_dump", "--format=custom", "--file", str(file)], url)
+        if result.returncode != 0:
+            raise click.ClickException(f"pg_dump failed: {result.stderr.strip()}")
+        click.echo(f"backed up {url.database} to {file} ({file.stat().st_size:,} bytes)")
+
+    @db.command("restore")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--into", "database", required=True, help="An empty database on the same server (never a live one).")
+    def restore(file: Path, database: str) -> None:
+        """Restore a backup into an empty database, in one transaction (all or
+        nothing), as the schema owner (MIGRATION_DATABASE_URL's server and role)."""
+        url = _owner_url().set(database=database)
+        command = ["pg_restore", "--no-owner", "--single-transaction", "--exit-on-error"]
+        result = _pg_tool([*command, str(file)], url)
+        if result.returncode != 0:
+            raise click.ClickException(f"pg_restore failed: {result.stderr.strip()}")
+        click.echo(f"restored {file} into {database}; run the relay on it to publish the jobs it had queued")
 
     @db.command("purge")
     @click.option(
