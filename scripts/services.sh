@@ -150,7 +150,8 @@ wait_dead() {  # wait_dead PID SECONDS
 }
 
 # ---------------------------------------------------------------- PostgreSQL
-pg() { runuser -u postgres -- "$@"; }
+# From "/": the postgres user may not be allowed into the current folder.
+pg() { (cd / && runuser -u postgres -- "$@"); }
 pg_running() { pidfile_alive "$PG_DIR/data/postmaster.pid"; }
 
 # Before the first initdb: move the files out of a folder postgres cannot enter.
@@ -249,7 +250,8 @@ redis_port() { if [ "$1" = cache ]; then echo "$REDIS_CACHE_PORT"; else echo "$R
 redis_running() { pidfile_alive "$(redis_dir "$1")/redis.pid"; }
 
 # The app's user may run what a cache and a rate limiter need on keys under
-# orderly:*, nothing else; `default` is off; admin is for the scripts. One
+# orderly:*, and publish / subscribe on channels under orderly:* (a finished
+# job wakes the requests waiting on it), nothing else; `default` is off; admin is for the scripts. One
 # file for both servers.
 write_redis_acl() {
   local app_hash admin_hash
@@ -260,7 +262,7 @@ write_redis_acl() {
     printf '%s\n' \
       "user default off" \
       "user admin on #$admin_hash ~* &* +@all" \
-      "user orderly on #$app_hash resetchannels ~orderly:* -@all +@read +@write +@scripting +@connection -@dangerous +select" \
+      "user orderly on #$app_hash resetchannels ~orderly:* &orderly:* -@all +@read +@write +@scripting +@connection -@dangerous +select +publish +subscribe +unsubscribe" \
       >"$REDIS_DIR/users.acl"
   )
 }

@@ -108,16 +108,21 @@ def start_relay(name: str = "relay", **env: str) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_ready(base_url: str, api: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until `url` answers 200 (bounded), while `process` lives."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and api.poll() is None:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
-            if requests.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+            if requests.get(url, timeout=2).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"the API at {base_url} did not become ready within {timeout}s (see {LOGS})")
+    raise RuntimeError(f"{url} did not answer within {timeout}s (see {LOGS})")
+
+
+def wait_ready(base_url: str, api: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    wait_http(f"{base_url}/readyz", api, timeout)
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:

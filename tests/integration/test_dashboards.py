@@ -14,7 +14,7 @@ import pytest
 import requests
 import yaml
 
-from tests.integration.stack import LOGS, ROOT, free_port, stop
+from tests.integration.stack import LOGS, ROOT, free_port, stop, wait_http
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 DASHBOARD = ROOT / "deploy" / "grafana" / "orderly-dashboard.json"
@@ -58,14 +58,7 @@ def prometheus(running, tmp_path) -> str:
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
+        wait_http(f"{url}/-/ready", process, timeout=30)
         yield url
     finally:
         stop(process)

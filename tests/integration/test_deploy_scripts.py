@@ -25,8 +25,9 @@ INIT_SCRIPT = ROOT / "deploy" / "postgres-init" / "10-app-role.sh"
 
 
 def as_postgres(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # From "/": the postgres user may not enter the checkout (a mode-700 home).
     return subprocess.run(["runuser", "-u", "postgres", "--", *command], env=env, capture_output=True, text=True,
-                          timeout=120, check=True)  # fmt: skip
+                          timeout=120, check=True, cwd="/")  # fmt: skip
 
 
 def pg_bin(name: str) -> str:
@@ -54,7 +55,12 @@ def test_the_compose_init_script_creates_an_owner_and_an_app_role_neither_superu
     owner_pw, app_pw = secrets.token_hex(16), secrets.token_hex(16)
     env = {"PATH": os.environ["PATH"], "PGHOST": folder, "PGPORT": str(port), "POSTGRES_USER": "postgres",
            "OWNER_DB_PASSWORD": owner_pw, "APP_DB_PASSWORD": app_pw}  # fmt: skip
-    as_postgres("sh", str(INIT_SCRIPT), env=env)
+    # The script runs from the scratch folder: as in the image, where it is
+    # mounted readable; the checkout may be in a folder postgres cannot enter.
+    script = Path(folder) / INIT_SCRIPT.name
+    shutil.copy(INIT_SCRIPT, script)
+    os.chmod(script, 0o644)
+    as_postgres("sh", str(script), env=env)
     query = as_postgres(
         "psql", "-At", "-h", folder, "-p", str(port), "-d", "orderly", "-c",
         "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname LIKE 'orderly%' "

@@ -16,11 +16,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.integration.stack import BIN, LOGS, ROOT, free_port, process_env, stop
+from tests.integration.stack import BIN, LOGS, ROOT, free_port, process_env, stop, wait_http
 
 USER = "ops"
 
@@ -37,13 +36,7 @@ def flower() -> Iterator[tuple[str, str]]:
         process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/healthcheck", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.3)
+        wait_http(f"{url}/healthcheck", process, timeout=30)
         yield url, password
     finally:
         stop(process)
