@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     rate_limit_per_key: str = Field("3000/minute", description="Requests per API key (`limits` notation)")
     tenant_max_unfinished_jobs: int = Field(10_000, gt=0, description="Queued + running jobs per tenant")
     failed_auth_limit: int = Field(20, gt=0, description="Failed authentications per client address and minute")
+    max_waits_per_key: int = Field(200, gt=0, description="`?wait=` requests one API key may hold at once, per process")
 
     # ------------------------------------------------ processes
     api_host: str = Field("127.0.0.1", description="The API's listening address")

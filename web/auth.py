@@ -39,7 +39,13 @@ def require_api_key() -> None:
     if retry_after is not None:
         raise RateLimited("too many requests with this API key", retry_after=retry_after)
     g.tenant_id = principal.tenant_id
+    g.key_id = principal.key_id
 
 
 def tenant_id() -> uuid.UUID:
     return g.tenant_id
+
+
+def key_id() -> str:
+    """The id of the API key the request came with."""
+    return str(g.key_id)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from models import FINISHED, JobStatus
 from services import queries
-from web.auth import tenant_id
-from web.requests import page_params
+from web.auth import key_id, tenant_id
+from web.requests import page_params, wait_param
 from web.resources import resources
 from web.responses import page_of
 
@@ -20,8 +21,19 @@ SORTABLE = ("created_at", "finished_at", "status")
 
 @bp.get("/<uuid:job_id>")
 def get_job(job_id: uuid.UUID) -> Response:
+    """The job; with ?wait=N (1-20 s) the answer waits until it has finished."""
     res = resources()
-    job = queries.get_job(res.autocommit_session_factory, tenant_id(), job_id)
+    wait = wait_param(request)
+    job: dict[str, Any] = {}
+
+    def read() -> bool:
+        job.update(queries.get_job(res.autocommit_session_factory, tenant_id(), job_id))
+        return job["status"] in FINISHED
+
+    if wait is None:
+        read()
+    else:
+        res.job_waits.wait(key_id(), job_id, wait, read)
     response = jsonify(job)
     if job["status"] not in FINISHED:
         response.headers["Retry-After"] = str(res.settings.job_retry_after_seconds)

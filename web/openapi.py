@@ -244,8 +244,18 @@ def _paths() -> dict[str, Any]:
         "/api/v1/jobs/{job_id}": {
             "get": {
                 "operationId": "getJob",
-                "summary": "One job: poll it until it has succeeded or failed",
-                "parameters": [{"$ref": "#/components/parameters/JobId"}],
+                "summary": "One job: wait on it (?wait=N) or poll it until it has succeeded or failed",
+                "parameters": [
+                    {"$ref": "#/components/parameters/JobId"},
+                    {
+                        "name": "wait",
+                        "in": "query",
+                        "required": False,
+                        "description": "Seconds to hold the answer until the job has finished (1-20); the job as it "
+                        "stands when they run out. Concurrent waits per API key are bounded (429 beyond).",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 20},
+                    },
+                ],
                 "responses": {
                     "200": {
                         "description": "The job; Retry-After while it is unfinished",
@@ -253,7 +263,7 @@ def _paths() -> dict[str, Any]:
                         "content": _json(_ref("JobOut")),
                         "links": _JOB_LINKS,
                     },
-                    **_problems("404"),
+                    **_problems("400", "404"),
                 },
             },
         },

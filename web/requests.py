@@ -10,6 +10,7 @@ from flask import Request
 from pydantic import BaseModel, ValidationError
 
 from models.repository import Page
+from services.job_waits import MAX_WAIT_SECONDS
 from services.orders import Idempotency
 from web.problems import Problem
 
@@ -80,6 +81,12 @@ def page_params(request: Request, sortable: tuple[str, ...], statuses: tuple[str
     if status is not None and status not in statuses:
         raise _bad_query("status", f"status must be one of {', '.join(statuses)}")
     return Page(number=page, limit=limit, sort=sort), status
+
+
+def wait_param(request: Request) -> int | None:
+    """?wait=N: seconds to wait for a job to finish, 1 to 20 (ASCII digits)."""
+    raw = request.args.get("wait")
+    return None if raw is None else _positive_int(raw, "wait", MAX_WAIT_SECONDS)
 
 
 def _positive_int(raw: str, name: str, maximum: int) -> int:

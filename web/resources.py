@@ -16,6 +16,7 @@ from services import audit
 from services.auth_throttle import FailedAuthThrottle
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
+from services.job_waits import JobWaits
 from services.key_verifier import KeyVerifier
 from services.orders import JobMessage
 from services.rate_limit import KeyRateLimiter
@@ -39,6 +40,7 @@ class Resources:
     backlog: TenantBacklog
     keys: KeyVerifier
     auth_throttle: FailedAuthThrottle
+    job_waits: JobWaits
 
     def autocommit_uow(self) -> UnitOfWork:
         """For use cases whose every write is one atomic statement."""
@@ -73,6 +75,7 @@ def build(settings: Settings) -> Resources:
             on_burst=partial(record_failed_auth_burst, autocommit),
             limit=settings.failed_auth_limit,
         ),
+        job_waits=JobWaits(settings.redis_url, settings.max_waits_per_key),
     )
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cache
+import uuid
+from collections.abc import Callable
+from functools import cache, partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
 import config
 from models.db import make_engine, make_session_factory
 from services.cache import OrderCache
-from services.redis_client import make_redis
+from services.job_waits import announce_finished
+from services.redis_client import FailFast, make_redis
 
 
 @cache
@@ -17,6 +20,13 @@ def session_factory() -> sessionmaker[Session]:
     return make_session_factory(
         make_engine(config.current().database_url, pool_size=2, application_name="orderly-worker")
     )
+
+
+@cache
+def job_announcer() -> Callable[[uuid.UUID], None]:
+    """Wakes API requests waiting on a job (services/job_waits.py); fails fast."""
+    client = make_redis(config.current().redis_url)
+    return partial(announce_finished, client, FailFast("job announcements"))
 
 
 @cache

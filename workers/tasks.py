@@ -18,7 +18,7 @@ from services.orders import JobMessage
 from telemetry import metrics
 from telemetry.logs import job_log_context
 from workers.celery_app import app
-from workers.resources import order_cache, session_factory
+from workers.resources import job_announcer, order_cache, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
             log.error("job %s: giving up after %d retries: %s", job_id, MAX_RETRIES, exc)
             processing.fail_job(session_factory(), job_uuid, "internal_error", "database unavailable")
             metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
+            job_announcer()(job_uuid)
             return "failed"
         raise
     except Exception:
@@ -66,9 +67,12 @@ def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
         log.exception("job %s: unexpected error", job_id)
         processing.fail_job(session_factory(), job_uuid, "internal_error", INTERNAL_ERROR_DETAIL)
         metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
+        job_announcer()(job_uuid)
         return "failed"
     log.info("job %s: %s%s", job_id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "")
     _count(outcome)
+    if outcome.status != "skipped":
+        job_announcer()(job_uuid)  # after the commit: wake requests waiting on it
     return outcome.status
 
 

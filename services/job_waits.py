@@ -1,0 +1,188 @@
+"""Waiting on a job without polling: `GET /api/v1/jobs/{id}?wait=N`.
+
+The worker publishes on Redis channel `orderly:job:<id>` after the commit
+that finishes the job (`announce_finished`). Each API process keeps one
+subscriber connection (`JobWaits`), on which it subscribes to the channels
+of the jobs its requests wait on; a message wakes them.
+
+No busy loop, and at most two database reads per wait: the request
+subscribes, waits until Redis has confirmed the subscription, reads the job
+(finished: answer), else waits for the message or its deadline and reads the
+job once more. Because the subscription is confirmed before that read, a
+job that finishes in between cannot be missed: either the read sees it
+finished, or its commit, and so its message, comes after the subscription.
+When Redis is down a wait simply ends at its deadline with the job as it is
+(a poll with a delay), never with an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+
+import redis
+
+from services.errors import RateLimited
+from services.faults import fault_point
+from services.redis_client import FailFast
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "orderly:job:"
+MAX_WAIT_SECONDS = 20
+SUBSCRIBE_CONFIRM_SECONDS = 1.0
+
+
+def channel(job_id: uuid.UUID) -> str:
+    return f"{CHANNEL_PREFIX}{job_id}"
+
+
+def announce_finished(client: redis.Redis, guard: FailFast, job_id: uuid.UUID) -> None:
+    """The worker, after the commit: wake whoever waits on the job (nobody, usually)."""
+    guard.call(client.publish, channel(job_id), "finished")
+
+
+class _Channel:
+    def __init__(self) -> None:
+        self.waiters = 0
+        self.subscribed = threading.Event()  # Redis confirmed the subscription
+        self.finished = threading.Event()
+
+
+class JobWaits:
+    """One per API process: a subscriber connection shared by every waiting
+    request, and a bound on the waits each API key may hold at once."""
+
+    def __init__(self, url: str, max_per_key: int) -> None:
+        # Its own client: the subscriber's connection is held for good, and
+        # no health-check PING may read from it behind the listener's back.
+        self._client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=5, health_check_interval=0)
+        self._max_per_key = max_per_key
+        self._lock = threading.Lock()
+        self._channels: dict[str, _Channel] = {}
+        self._per_key: dict[str, int] = defaultdict(int)
+        self._pubsub: redis.client.PubSub | None = None
+        self._broken = False  # a (un)subscribe failed: the listener reconnects
+        self._owner_pid: int | None = None
+
+    def wait(self, key_id: str, job_id: uuid.UUID, seconds: float, read: Callable[[], bool]) -> None:
+        """Return once `read()` says the job is finished, or after `seconds`.
+
+        `read` reads the job (and keeps it for the answer); it is called
+        once, or twice when the job was not finished at the first call.
+        Raises RateLimited beyond the key's concurrent waits."""
+        self._hold(key_id)
+        name = channel(job_id)
+        try:
+            entry = self._subscribe(name)
+            deadline = time.monotonic() + seconds
+            if self._pubsub is not None:  # else Redis is down: no message will come
+                entry.subscribed.wait(min(SUBSCRIBE_CONFIRM_SECONDS, seconds))
+            fault_point("wait.after_subscribe")
+            if read():
+                return
+            entry.finished.wait(max(0.0, deadline - time.monotonic()))
+            read()
+        finally:
+            self._unsubscribe(name)
+            self._release(key_id)
+
+    # ------------------------------------------------------------ bookkeeping
+    def _hold(self, key_id: str) -> None:
+        with self._lock:
+            if self._per_key[key_id] >= self._max_per_key:
+                raise RateLimited(f"at most {self._max_per_key} waits at once per API key", retry_after=1)
+            self._per_key[key_id] += 1
+
+    def _release(self, key_id: str) -> None:
+        with self._lock:
+            self._per_key[key_id] -= 1
+            if not self._per_key[key_id]:
+                del self._per_key[key_id]
+
+    def _subscribe(self, name: str) -> _Channel:
+        self._start_once()
+        with self._lock:
+            entry = self._channels.get(name)
+            if entry is None:
+                entry = self._channels[name] = _Channel()
+                self._send("subscribe", name)
+            entry.waiters += 1
+            return entry
+
+    def _unsubscribe(self, name: str) -> None:
+        with self._lock:
+            entry = self._channels[name]
+            entry.waiters -= 1
+            if not entry.waiters:
+                del self._channels[name]
+                self._send("unsubscribe", name)
+
+    def _send(self, command: str, name: str) -> None:
+        """Under the lock. A failure leaves the listener to reconnect and resubscribe."""
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        try:
+            getattr(pubsub, command)(name)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("job waits: %s %s failed: %s", command, name, exc)
+            self._broken = True
+
+    # --------------------------------------------------------------- listener
+    def _start_once(self) -> None:
+        # In the process that serves: gunicorn forks after the app is built,
+        # and threads (greenlets, under gevent) do not survive a fork.
+        if self._owner_pid == os.getpid():
+            return
+        with self._lock:
+            if self._owner_pid == os.getpid():
+                return
+            self._owner_pid = os.getpid()
+            self._pubsub = None
+            threading.Thread(target=self._listen, name="job-waits", daemon=True).start()
+
+    def _listen(self) -> None:
+        backoff = 0.1
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=False)
+            try:
+                with self._lock:
+                    self._broken = False
+                    names = list(self._channels)
+                    if names:  # after a reconnect: every channel a request still waits on
+                        pubsub.subscribe(*names)
+                    self._pubsub = pubsub
+                while not self._broken:
+                    message = pubsub.get_message(timeout=1.0)  # sleeps while nothing is subscribed
+                    if message is not None:
+                        self._deliver(message)
+                        backoff = 0.1
+                raise ConnectionError("a subscribe or unsubscribe failed")
+            except (redis.RedisError, OSError, ValueError) as exc:
+                with self._lock:
+                    self._pubsub = None
+                    for entry in self._channels.values():
+                        entry.subscribed.clear()
+                log.warning("job waits: Redis subscriber lost (%s); waits end at their deadline meanwhile", exc)
+                pubsub.close()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _deliver(self, message: dict[str, object]) -> None:
+        name = message.get("channel")
+        if isinstance(name, bytes):
+            name = name.decode()
+        with self._lock:
+            entry = self._channels.get(str(name))
+        if entry is None:
+            return
+        if message.get("type") == "subscribe":
+            entry.subscribed.set()
+        elif message.get("type") == "message":
+            entry.finished.set()

@@ -1,0 +1,149 @@
+"""GET /api/v1/jobs/{id}?wait=N: the answer comes when the job finishes (the
+worker's commit wakes the request through Redis), or at the deadline with
+the job as it stands; never a busy loop, never an error when Redis is down."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from models import Job
+from models.base import utcnow
+from services.orders import JobMessage
+from tests.integration import stack
+from tests.integration.servers import stopped
+from web.resources import publish_job
+
+
+def stuck_job(session_factory, api) -> str:
+    """A queued job nobody will apply for an hour (no message; the relay waits
+    for jobs older than a few seconds, and this one is dated in the future)."""
+    job_id = uuid.uuid4()
+    with session_factory() as session:
+        session.add(Job(id=job_id, tenant_id=api.tenant_id, command="create", order_id=uuid.uuid4(),
+                        payload={"currency": "EUR", "items": [{"sku": "W-1", "quantity": 1, "unit_price_cents": 5}]},
+                        status="queued", attempts=0, created_at=utcnow() + timedelta(hours=1)))  # fmt: skip
+        session.commit()
+    return str(job_id)
+
+
+def timed_get(api, path: str, **kwargs) -> tuple[requests.Response, float]:
+    started = time.monotonic()
+    response = api.get(path, **kwargs)
+    return response, time.monotonic() - started
+
+
+def test_a_wait_answers_when_the_job_finishes(api):
+    job = api.submit_create()
+    response, took = timed_get(api, f"/api/v1/jobs/{job['id']}?wait=15")
+    assert response.status_code == 200
+    assert response.json()["status"] == "succeeded"
+    assert "Retry-After" not in response.headers
+    assert took < 5  # woken by the worker, not by the 15 s deadline
+
+
+def test_a_wait_wakes_up_when_a_queued_job_is_applied_later(api, session_factory):
+    job_id = stuck_job(session_factory, api)
+    later = threading.Timer(1.5, publish_job, args=[JobMessage(uuid.UUID(job_id), "create")])
+    later.start()
+    response, took = timed_get(api, f"/api/v1/jobs/{job_id}?wait=15")
+    later.join()
+    assert response.json()["status"] == "succeeded"
+    assert 1.4 < took < 6  # waited for the worker, then answered at once
+
+
+def test_a_wait_on_a_job_that_does_not_finish_ends_at_its_deadline(api, session_factory):
+    job_id = stuck_job(session_factory, api)
+    response, took = timed_get(api, f"/api/v1/jobs/{job_id}?wait=2")
+    assert response.status_code == 200
+    assert response.json()["status"] == "queued"
+    assert response.headers["Retry-After"] == "1"
+    assert 1.9 < took < 5
+
+
+@pytest.mark.parametrize("value", ["0", "21", "abc", "2.5", "²", "-1", ""])
+def test_a_bad_wait_is_400(api, value):
+    job = api.submit_create()
+    response = api.get(f"/api/v1/jobs/{job['id']}", params={"wait": value})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+@pytest.fixture
+def api_with(new_api) -> Iterator[callable]:
+    """An API process of its own with extra settings, and a client for it."""
+    started: list = []
+
+    def start(**env: str):
+        port = stack.free_port()
+        process = stack.start_api(port, workers=1, **env)
+        started.append(process)
+        stack.wait_ready(f"http://127.0.0.1:{port}", process)
+        client = new_api()
+        client.base_url = f"http://127.0.0.1:{port}"
+        return client
+
+    yield start
+    for process in started:
+        stack.stop(process)
+
+
+def test_a_job_that_finishes_between_subscribing_and_reading_is_not_missed(api_with, session_factory):
+    """The request pauses 2 s right after Redis confirmed its subscription;
+    meanwhile the job finishes without any message reaching it (finished in
+    PostgreSQL directly, as a commit whose announcement was lost). Only the
+    read after the subscription can see it: the answer must come after the
+    pause, not at the 15 s deadline."""
+    api = api_with(ORDERLY_FAULTS="wait.after_subscribe=sleep:2")
+    job_id = stuck_job(session_factory, api)
+
+    def finish_silently() -> None:
+        with session_factory() as session:
+            session.execute(text("UPDATE jobs SET status = 'succeeded', finished_at = now() WHERE id = :id"),
+                            {"id": job_id})  # fmt: skip
+            session.commit()
+
+    finisher = threading.Timer(0.5, finish_silently)
+    finisher.start()
+    response, took = timed_get(api, f"/api/v1/jobs/{job_id}?wait=15")
+    finisher.join()
+    assert response.json()["status"] == "succeeded"
+    assert took < 6
+
+
+def test_waits_are_bounded_per_key(api_with, session_factory):
+    api = api_with(MAX_WAITS_PER_KEY="2")
+    holders = [threading.Thread(target=api.get, args=(f"/api/v1/jobs/{stuck_job(session_factory, api)}?wait=4",))
+               for _ in range(2)]  # fmt: skip
+    for holder in holders:
+        holder.start()
+    time.sleep(1)
+    refused = api.get(f"/api/v1/jobs/{stuck_job(session_factory, api)}?wait=4")
+    for holder in holders:
+        holder.join()
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert api.get(f"/api/v1/jobs/{stuck_job(session_factory, api)}?wait=1").status_code == 200  # freed again
+
+
+def test_with_redis_down_a_wait_still_answers_by_its_deadline(api, session_factory):
+    job = api.submit_create()
+    assert api.wait(job)["status"] == "succeeded"
+    stuck = stuck_job(session_factory, api)
+    with stopped("redis"):
+        finished, took_finished = timed_get(api, f"/api/v1/jobs/{job['id']}?wait=3")
+        waiting, took_waiting = timed_get(api, f"/api/v1/jobs/{stuck}?wait=2")
+    assert finished.status_code == waiting.status_code == 200
+    assert finished.json()["status"] == "succeeded" and took_finished < 3  # read at once
+    assert waiting.json()["status"] == "queued" and took_waiting < 6
+    # Once Redis is back, the subscriber reconnects and waits are woken again.
+    again = api.submit_create()
+    response, took = timed_get(api, f"/api/v1/jobs/{again['id']}?wait=15")
+    assert response.json()["status"] == "succeeded" and took < 8
