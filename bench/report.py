@@ -22,6 +22,13 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("drain", "orderly", "drain_per_s", "worker drains a backlog: jobs/s", ("drain", "bare", "drain_per_s")),
     ("poll", "orderly", "client_completed_per_s", "POST+poll: completed/s", ("poll", "bare", "client_completed_per_s")),
     ("poll", "orderly", "polls_per_command", "POST+poll: polls per command", ("poll", "bare", "polls_per_command")),
+    # Clients that wait (GET ?wait=20) beside Orderly's own POST-only and polling figures.
+    ("wait", "orderly", "client_completed_per_s", "POST then GET ?wait=20: completed/s",
+     ("post", "orderly", "completed_per_s")),
+    ("wait", "orderly", "polls_per_command", "POST then GET ?wait=20: GETs per command",
+     ("poll", "orderly", "polls_per_command")),
+    ("wait", "orderly", "finish_p99_ms", "POST then GET ?wait=20: accepted->finished p99 ms",
+     ("poll", "orderly", "finish_p99_ms")),
     ("lifecycle", "orderly", "client_completed_per_s", "lifecycle: commands/s",
      ("lifecycle", "bare", "client_completed_per_s")),
     ("post", "orderly", "p50_us", "POST latency p50 (us, saturated)", ("post", "bare", "p50_us")),

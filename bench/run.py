@@ -103,7 +103,9 @@ class Bench:
         env = {**os.environ, "BENCH_MODE": mode, "BENCH_TARGET": target, "BENCH_PATH": path}
         if target == "orderly":
             env["BENCH_KEY"] = self.key
-        command = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "-s", str(LUA), url + path]
+        # A ?wait= answer may take up to 20 s: wrk's own 2 s timeout would count it an error.
+        command = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(LUA),
+                   url + path]  # fmt: skip
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True)
         line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
         if line is None:
@@ -368,6 +370,7 @@ class Bench:
             ("drain", "orderly", self.drain_phase("orderly")),
             ("poll", "bare", self.pipeline_phase("bare", "poll")),
             ("poll", "orderly", self.pipeline_phase("orderly", "poll")),
+            ("wait", "orderly", self.pipeline_phase("orderly", "wait")),
             ("lifecycle", "bare", self.pipeline_phase("bare", "lifecycle")),
             ("lifecycle", "orderly", self.pipeline_phase("orderly", "lifecycle")),
             ("open_250", "bare", self.open_loop_phase("bare", 250)),

@@ -3,6 +3,7 @@
 --
 -- BENCH_MODE   post       POST creates back to back (closed loop)
 --              poll       POST a create, then GET its job until finished, repeat
+--              wait       the same, each GET with ?wait=20 (Orderly: the answer comes when the job finishes)
 --              lifecycle  create, pay, ship, deliver one order, polling each job
 --              get        GET BENCH_PATH back to back
 -- BENCH_TARGET orderly | bare (the paths and bodies of each API)
@@ -53,7 +54,8 @@ function request()
   if state == "poll" then
     polls = polls + 1
     local prefix = target == "orderly" and "/api/v1/jobs/" or "/jobs/"
-    return wrk.format("GET", prefix .. job, headers)
+    local suffix = mode == "wait" and "?wait=20" or ""
+    return wrk.format("GET", prefix .. job .. suffix, headers)
   end
   return post_request()
 end
