@@ -99,19 +99,44 @@ _ACCEPTED = {
 }
 
 
+# With `Prefer: respond-async, wait=N`, a command the worker finishes within N
+# seconds is answered with the finished job.
+_PREFER = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": "RFC 7240. `respond-async, wait=N` (N up to 20): hold the answer until the job has finished, "
+    "then 200 with the finished job and Preference-Applied; 202 as usual if it has not by then.",
+    "schema": {"type": "string", "maxLength": 100},
+}
+_FINISHED = {
+    "description": "The job finished within the preferred wait (Prefer: wait=N)",
+    "headers": {
+        "Location": {"$ref": "#/components/headers/Location"},
+        "Preference-Applied": {"description": "wait=N", "schema": {"type": "string"}},
+    },
+    "content": _json(_ref("JobOut")),
+    "links": _JOB_LINKS,
+}
+
+
 def _paths() -> dict[str, Any]:
     order_id = {"$ref": "#/components/parameters/OrderId"}
     paging = [{"$ref": "#/components/parameters/Page"}, {"$ref": "#/components/parameters/Limit"}]
-    command_headers = [{"$ref": "#/components/parameters/IdempotencyKey"}, {"$ref": "#/components/parameters/IfMatch"}]
+    command_headers = [
+        {"$ref": "#/components/parameters/IdempotencyKey"},
+        {"$ref": "#/components/parameters/IfMatch"},
+        _PREFER,
+    ]
     order_statuses = [s.value for s in OrderStatus if s is not OrderStatus.DELETED]
     return {
         "/api/v1/orders": {
             "post": {
                 "operationId": "createOrder",
                 "summary": "Create an order (asynchronously)",
-                "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+                "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}, _PREFER],
                 "requestBody": {"required": True, "content": _json(_ref("CreateOrder"))},
-                "responses": {"202": _ACCEPTED, **_problems("400", "413", "415", "422", "503")},
+                "responses": {"200": _FINISHED, "202": _ACCEPTED, **_problems("400", "413", "415", "422", "503")},
             },
             "get": {
                 "operationId": "listOrders",
@@ -147,7 +172,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "deleteOrder",
                 "summary": "Soft-delete the order (asynchronously)",
                 "parameters": command_headers,
-                "responses": {"202": _ACCEPTED, **_problems("400", "404", "412", "422", "503")},
+                "responses": {"200": _FINISHED, "202": _ACCEPTED, **_problems("400", "404", "412", "422", "503")},
             },
         },
         "/api/v1/orders/{order_id}/commands": {
@@ -157,7 +182,11 @@ def _paths() -> dict[str, Any]:
                 "summary": "Pay, ship, deliver or cancel the order (asynchronously)",
                 "parameters": command_headers,
                 "requestBody": {"required": True, "content": _json(_ref("OrderCommand"))},
-                "responses": {"202": _ACCEPTED, **_problems("400", "404", "412", "413", "415", "422", "503")},
+                "responses": {
+                    "200": _FINISHED,
+                    "202": _ACCEPTED,
+                    **_problems("400", "404", "412", "413", "415", "422", "503"),
+                },
             },
         },
         "/api/v1/orders/{order_id}/events": {

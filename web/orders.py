@@ -1,17 +1,20 @@
-"""/api/v1/orders: accept order commands (202) and read orders."""
+"""/api/v1/orders: accept order commands (202, or the finished job with
+`Prefer: wait=N`) and read orders."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, url_for
 
-from models import Command, OrderStatus
+from models import FINISHED, Command, OrderStatus
 from services import orders, queries
-from services.errors import Overloaded
+from services.errors import Overloaded, RateLimited
+from services.views import JobFields
 from web import request_ids
-from web.auth import tenant_id
-from web.requests import etag_matches, expected_version, idempotency, json_body, page_params
+from web.auth import key_id, tenant_id
+from web.requests import etag_matches, expected_version, idempotency, json_body, page_params, preferred_wait
 from web.resources import Resources, resources
 from web.responses import accepted, page_of
 from web.schemas import CreateOrder, OrderCommand
@@ -44,7 +47,7 @@ def create_order() -> Response:
         backlog=res.backlog,
         request_id=request_ids.current(),
     )
-    return accepted(job)
+    return _answer(res, job)
 
 
 @bp.post("/<uuid:order_id>/commands")
@@ -71,7 +74,33 @@ def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
         backlog=res.backlog,
         request_id=request_ids.current(),
     )
-    return accepted(job)
+    return _answer(res, job)
+
+
+def _answer(res: Resources, job: JobFields) -> Response:
+    """202 with the job; with `Prefer: wait=N`, the finished job (200,
+    Preference-Applied) if it finishes within N seconds. The command is
+    accepted either way: past the key's bound on waits, it is simply 202."""
+    wait = preferred_wait(request)
+    finished: dict[str, Any] = {}
+    if wait is not None:
+
+        def read() -> bool:
+            finished.update(queries.get_job(res.autocommit_session_factory, tenant_id(), job.id))
+            return finished["status"] in FINISHED
+
+        try:
+            res.job_waits.wait(key_id(), job.id, wait, read)
+        except RateLimited:
+            finished.clear()
+    if finished.get("status") in FINISHED:
+        response = jsonify(finished)
+        response.headers["Preference-Applied"] = f"wait={wait}"
+        response.headers["Location"] = url_for("api.jobs.get_job", job_id=job.id)
+    else:
+        response = accepted(job)
+    response.vary.add("Prefer")
+    return response
 
 
 @bp.get("/<uuid:order_id>")

@@ -89,6 +89,19 @@ def wait_param(request: Request) -> int | None:
     return None if raw is None else _positive_int(raw, "wait", MAX_WAIT_SECONDS)
 
 
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]{1,7})(?:$|[,;\s])")
+
+
+def preferred_wait(request: Request) -> int | None:
+    """`Prefer: respond-async, wait=N` (RFC 7240): seconds the client is happy to
+    wait for the outcome, capped at 20; None without one. A preference is a
+    hint: one that does not parse is ignored, never an error."""
+    found = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
+    if found is None or int(found[1]) < 1:
+        return None
+    return min(int(found[1]), MAX_WAIT_SECONDS)
+
+
 def _positive_int(raw: str, name: str, maximum: int) -> int:
     if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
         raise _bad_query(name, f"{name} must be an integer from 1 to {maximum}")

@@ -18,7 +18,8 @@ from models import Job
 from models.base import utcnow
 from services.orders import JobMessage
 from tests.integration import stack
-from tests.integration.servers import stopped
+from tests.integration.client import ORDER
+from tests.integration.servers import rabbitmq_app_stopped, stopped
 from web.resources import publish_job
 
 
@@ -147,3 +148,31 @@ def test_with_redis_down_a_wait_still_answers_by_its_deadline(api, session_facto
     again = api.submit_create()
     response, took = timed_get(api, f"/api/v1/jobs/{again['id']}?wait=15")
     assert response.json()["status"] == "succeeded" and took < 8
+
+
+def test_a_post_that_prefers_to_wait_gets_the_finished_job(api):
+    response = api.post("/api/v1/orders", json=ORDER, headers={"Prefer": "respond-async, wait=10"})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "succeeded"
+    assert response.headers["Preference-Applied"] == "wait=10"
+    assert response.headers["Location"] == f"/api/v1/jobs/{response.json()['id']}"
+    assert "Prefer" in response.headers["Vary"]
+    paid = api.post(f"/api/v1/orders/{response.json()['order_id']}/commands", json={"command": "pay"},
+                    headers={"Prefer": "wait=5"})  # fmt: skip
+    assert (paid.status_code, paid.json()["status"]) == (200, "succeeded")
+    plain = api.post("/api/v1/orders", json=ORDER)
+    assert plain.status_code == 202 and "Prefer" in plain.headers["Vary"]
+    for hint in ("wait=abc", "wait=0", "respond-async", "wait=-3"):  # a hint that does not parse is ignored
+        assert api.post("/api/v1/orders", json=ORDER, headers={"Prefer": hint}).status_code == 202, hint
+
+
+def test_a_post_that_prefers_to_wait_is_202_when_the_job_does_not_finish_in_time(api):
+    with rabbitmq_app_stopped():  # the message waits for the relay: the job stays queued
+        started = time.monotonic()
+        response = api.post("/api/v1/orders", json=ORDER, headers={"Prefer": "respond-async, wait=1"})
+        took = time.monotonic() - started
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
+    assert "Preference-Applied" not in response.headers
+    assert 0.9 < took < 5
+    assert api.wait(response.json(), timeout=60)["status"] == "succeeded"  # accepted all the same
