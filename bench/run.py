@@ -336,6 +336,58 @@ class Bench:
 
         return run
 
+    def waiters_phase(self, waiters: int = 500) -> Callable[[], dict[str, Any]]:
+        """Issue 11: POST-only accepts, alone and while `waiters` requests each
+        hold a GET ?wait=20 on a job that does not finish (wrk, 4 threads)."""
+
+        def run() -> dict[str, Any]:
+            job_id = self.unfinished_job()
+            path = f"/api/v1/jobs/{job_id}?wait=20"
+            alone = self.wrk(self.orderly.url, "post", "orderly", self.seconds)
+            env = {**os.environ, "BENCH_MODE": "get", "BENCH_TARGET": "orderly", "BENCH_KEY": self.key,
+                   "BENCH_PATH": path}  # fmt: skip
+            holders = subprocess.Popen(
+                ["wrk", "-t4", f"-c{waiters}", f"-d{self.seconds + 6}s", "--timeout", "30s", "-s", str(LUA),
+                 self.orderly.url + path], env=env, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            time.sleep(3)  # every waiter connected and holding its wait
+            during = self.wrk(self.orderly.url, "post", "orderly", self.seconds)
+            output, _ = holders.communicate(timeout=self.seconds + 90)
+            self.finish(job_id)
+            held = json.loads(next(x for x in output.splitlines() if x.startswith("BENCH "))[len("BENCH ") :])
+            return {
+                "accepted_per_s_alone": alone["accepted"] / alone["seconds"],
+                "accepted_per_s_during": during["accepted"] / during["seconds"],
+                "p99_ms_alone": alone["p99_us"] / 1000,
+                "p99_ms_during": during["p99_us"] / 1000,
+                "waits_answered": held["accepted"],
+                "waits_not_200": held["unexpected"] + held["socket_errors"],
+            }
+
+        return run
+
+    def unfinished_job(self) -> uuid.UUID:
+        """A queued job of the bench's tenant that nobody applies for an hour
+        (no message; the relay only republishes jobs older than 10 s)."""
+        job_id = uuid.uuid4()
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO jobs (id, tenant_id, command, order_id, payload, status, attempts, created_at) "
+                        "VALUES (:id, :tenant, 'create', :order, '{}', 'queued', 0, now() + interval '1 hour')"),
+                {"id": job_id, "tenant": self.tenant_id, "order": uuid.uuid4()},
+            )  # fmt: skip
+        return job_id
+
+    def finish(self, job_id: uuid.UUID) -> None:
+        """Fail the job by hand: later phases wait for every job of theirs to finish."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE jobs SET status = 'failed', finished_at = now(), created_at = now(), "
+                        "error = CAST(:error AS jsonb) "
+                        "WHERE id = :id"),
+                {"id": job_id, "error": json.dumps({"code": "internal_error", "detail": "bench: never applied"})},
+            )  # fmt: skip
+
     def noop_phase(self, count: int) -> Callable[[], dict[str, Any]]:
         def run() -> dict[str, Any]:
             env = stacks.bare_env()
@@ -371,6 +423,7 @@ class Bench:
             ("poll", "bare", self.pipeline_phase("bare", "poll")),
             ("poll", "orderly", self.pipeline_phase("orderly", "poll")),
             ("wait", "orderly", self.pipeline_phase("orderly", "wait")),
+            ("waiters", "orderly", self.waiters_phase()),
             ("lifecycle", "bare", self.pipeline_phase("bare", "lifecycle")),
             ("lifecycle", "orderly", self.pipeline_phase("orderly", "lifecycle")),
             ("open_250", "bare", self.open_loop_phase("bare", 250)),

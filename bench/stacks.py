@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 # For the run only: a benchmark sends far more than one client may.
-UNLIMITED = {"RATE_LIMIT_PER_KEY": "100000000/minute", "TENANT_MAX_UNFINISHED_JOBS": "100000000"}
+UNLIMITED = {"RATE_LIMIT_PER_KEY": "100000000/minute", "TENANT_MAX_UNFINISHED_JOBS": "100000000",
+             "MAX_WAITS_PER_KEY": "100000"}  # fmt: skip
 # No recycling of API processes during the run, so that a leak shows in RSS
 # and CPU is not lost with a recycled process.
 NO_RECYCLING = {"GUNICORN_MAX_REQUESTS": "0"}

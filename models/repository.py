@@ -166,7 +166,7 @@ _BACKLOG = text("""
 SELECT
     (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM
         (SELECT status, count(*) AS n FROM jobs WHERE status IN ('queued', 'running') GROUP BY status) AS s),
-    (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM jobs WHERE status = 'queued'),
+    (SELECT greatest(coalesce(extract(epoch FROM now() - min(created_at)), 0), 0) FROM jobs WHERE status = 'queued'),
     (SELECT count(*) FROM pending_cache_invalidations)
 """)
 

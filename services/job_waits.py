@@ -12,7 +12,9 @@ job once more. Because the subscription is confirmed before that read, a
 job that finishes in between cannot be missed: either the read sees it
 finished, or its commit, and so its message, comes after the subscription.
 When Redis is down a wait simply ends at its deadline with the job as it is
-(a poll with a delay), never with an error.
+(a poll with a delay), never with an error; when the subscriber reconnects
+(within a second of Redis coming back), the requests that waited meanwhile
+are woken to read their job once more, finished or not.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import redis
 from services.errors import RateLimited
 from services.faults import fault_point
 from services.redis_client import FailFast
+from telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,9 @@ class _Channel:
     def __init__(self) -> None:
         self.waiters = 0
         self.subscribed = threading.Event()  # Redis confirmed the subscription
-        self.finished = threading.Event()
+        self.wake = threading.Event()
+        self.announced = False  # the worker's message came (else a wake means: read again)
+        self.recheck = False  # subscribed by the listener on (re)connect: read again once confirmed
 
 
 class JobWaits:
@@ -74,21 +79,31 @@ class JobWaits:
         """Return once `read()` says the job is finished, or after `seconds`.
 
         `read` reads the job (and keeps it for the answer); it is called
-        once, or twice when the job was not finished at the first call.
+        once, or twice when the job was not finished at the first call
+        (once more each time the subscriber reconnects during the wait).
         Raises RateLimited beyond the key's concurrent waits."""
         self._hold(key_id)
         name = channel(job_id)
+        metrics.JOB_WAITS_IN_PROGRESS.inc()
         try:
             entry = self._subscribe(name)
             deadline = time.monotonic() + seconds
             if self._pubsub is not None:  # else Redis is down: no message will come
                 entry.subscribed.wait(min(SUBSCRIBE_CONFIRM_SECONDS, seconds))
             fault_point("wait.after_subscribe")
-            if read():
-                return
-            entry.finished.wait(max(0.0, deadline - time.monotonic()))
-            read()
+            finished = read()
+            while not finished and entry.wake.wait(max(0.0, deadline - time.monotonic())):
+                entry.wake.clear()
+                finished = read()
+                if entry.announced:
+                    break
+                # Woken after the subscriber (re)connected, not by the worker:
+                # the job may have finished unheard; now subscribed, keep waiting.
+            if not finished and time.monotonic() >= deadline:
+                finished = read()
+            metrics.JOB_WAITS.labels("finished" if finished else "deadline").inc()
         finally:
+            metrics.JOB_WAITS_IN_PROGRESS.dec()
             self._unsubscribe(name)
             self._release(key_id)
 
@@ -96,6 +111,7 @@ class JobWaits:
     def _hold(self, key_id: str) -> None:
         with self._lock:
             if self._per_key[key_id] >= self._max_per_key:
+                metrics.JOB_WAITS.labels("refused").inc()
                 raise RateLimited(f"at most {self._max_per_key} waits at once per API key", retry_after=1)
             self._per_key[key_id] += 1
 
@@ -157,6 +173,10 @@ class JobWaits:
                     names = list(self._channels)
                     if names:  # after a reconnect: every channel a request still waits on
                         pubsub.subscribe(*names)
+                        # Their jobs may have finished while nobody listened:
+                        # once Redis confirms, they read once more.
+                        for name in names:
+                            self._channels[name].recheck = True
                     self._pubsub = pubsub
                 while not self._broken:
                     message = pubsub.get_message(timeout=1.0)  # sleeps while nothing is subscribed
@@ -172,7 +192,7 @@ class JobWaits:
                 log.warning("job waits: Redis subscriber lost (%s); waits end at their deadline meanwhile", exc)
                 pubsub.close()
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 1.0)
 
     def _deliver(self, message: dict[str, object]) -> None:
         name = message.get("channel")
@@ -184,5 +204,9 @@ class JobWaits:
             return
         if message.get("type") == "subscribe":
             entry.subscribed.set()
+            if entry.recheck:
+                entry.recheck = False
+                entry.wake.set()
         elif message.get("type") == "message":
-            entry.finished.set()
+            entry.announced = True
+            entry.wake.set()

@@ -34,6 +34,14 @@ HTTP_LATENCY = Histogram(
 )
 JOBS_ACCEPTED = Counter("orderly_jobs_accepted", "Commands accepted (202), by command", ["command"])
 CACHE_READS = Counter("orderly_cache_reads", "Order reads from the cache: hit, miss or error", ["result"])
+JOB_WAITS = Counter(
+    "orderly_job_waits",
+    "Requests that waited on a job (?wait=, Prefer: wait): finished in time, deadline, or refused (per-key bound)",
+    ["outcome"],
+)
+JOB_WAITS_IN_PROGRESS = Gauge(
+    "orderly_job_waits_in_progress", "Requests waiting on a job right now", multiprocess_mode="livesum"
+)
 
 # ------------------------------------------------------------------ worker
 JOBS_FINISHED = Counter(
@@ -81,6 +89,8 @@ for _result in ("hit", "miss"):
     CACHE_READS.labels(_result)
 for _result in ("ok", "pending"):
     CACHE_INVALIDATIONS.labels(_result)
+for _result in ("finished", "deadline", "refused"):
+    JOB_WAITS.labels(_result)
 
 DEFAULT_PORTS = {"api": 9101, "worker": 9102, "relay": 9103}
 

@@ -106,8 +106,9 @@ _PREFER = {
     "in": "header",
     "required": False,
     "description": "RFC 7240. `respond-async, wait=N` (N up to 20): hold the answer until the job has finished, "
-    "then 200 with the finished job and Preference-Applied; 202 as usual if it has not by then.",
-    "schema": {"type": "string", "maxLength": 100},
+    "then 200 with the finished job and Preference-Applied; 202 as usual if it has not by then. A preference "
+    "the server does not understand is ignored (RFC 7240), never refused.",
+    "schema": {"type": "string"},
 }
 _FINISHED = {
     "description": "The job finished within the preferred wait (Prefer: wait=N)",

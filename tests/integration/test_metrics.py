@@ -91,3 +91,12 @@ def test_the_relay_reports_the_backlog_and_its_republishes(running):
     assert value(samples, "orderly_oldest_queued_job_age_seconds") >= 0
     assert ("orderly_relay_republished_total", frozenset()) in samples
     assert ("orderly_pending_cache_invalidations", frozenset()) in samples
+
+
+def test_waits_are_counted_by_outcome(api, running):
+    before = value(scrape(running.metrics["api"]), "orderly_job_waits_total", outcome="finished")
+    job = api.submit_create()
+    assert api.get(f"/api/v1/jobs/{job['id']}?wait=10").json()["status"] == "succeeded"
+    after = scrape(running.metrics["api"])
+    assert value(after, "orderly_job_waits_total", outcome="finished") == before + 1
+    assert value(after, "orderly_job_waits_in_progress") == 0
