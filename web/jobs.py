@@ -11,7 +11,7 @@ from models import FINISHED, JobStatus
 from services import queries
 from web.auth import key_id, tenant_id
 from web.requests import page_params, wait_param
-from web.resources import resources
+from web.resources import Resources, resources
 from web.responses import page_of
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -23,7 +23,16 @@ SORTABLE = ("created_at", "finished_at", "status")
 def get_job(job_id: uuid.UUID) -> Response:
     """The job; with ?wait=N (1-20 s) the answer waits until it has finished."""
     res = resources()
-    wait = wait_param(request)
+    job = read_job(res, job_id, wait_param(request))
+    response = jsonify(job)
+    if job["status"] not in FINISHED:
+        response.headers["Retry-After"] = str(res.settings.job_retry_after_seconds)
+    return response
+
+
+def read_job(res: Resources, job_id: uuid.UUID, wait: int | None) -> dict[str, Any]:
+    """The tenant's job; with `wait`, once it has finished or `wait` seconds
+    have passed (services/job_waits.py). RateLimited beyond the key's waits."""
     job: dict[str, Any] = {}
 
     def read() -> bool:
@@ -34,10 +43,7 @@ def get_job(job_id: uuid.UUID) -> Response:
         read()
     else:
         res.job_waits.wait(key_id(), job_id, wait, read)
-    response = jsonify(job)
-    if job["status"] not in FINISHED:
-        response.headers["Retry-After"] = str(res.settings.job_retry_after_seconds)
-    return response
+    return job
 
 
 @bp.get("")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -13,7 +14,8 @@ from services import orders, queries
 from services.errors import Overloaded, RateLimited
 from services.views import JobFields
 from web import request_ids
-from web.auth import key_id, tenant_id
+from web.auth import tenant_id
+from web.jobs import read_job
 from web.requests import etag_matches, expected_version, idempotency, json_body, page_params, preferred_wait
 from web.resources import Resources, resources
 from web.responses import accepted, page_of
@@ -84,15 +86,8 @@ def _answer(res: Resources, job: JobFields) -> Response:
     wait = preferred_wait(request)
     finished: dict[str, Any] = {}
     if wait is not None:
-
-        def read() -> bool:
-            finished.update(queries.get_job(res.autocommit_session_factory, tenant_id(), job.id))
-            return finished["status"] in FINISHED
-
-        try:
-            res.job_waits.wait(key_id(), job.id, wait, read)
-        except RateLimited:
-            finished.clear()
+        with contextlib.suppress(RateLimited):  # past the key's bound: the plain 202
+            finished = read_job(res, job.id, wait)
     if finished.get("status") in FINISHED:
         response = jsonify(finished)
         response.headers["Preference-Applied"] = f"wait={wait}"
