@@ -20,7 +20,6 @@ are woken to read their job once more, finished or not.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ import redis
 
 from services.errors import RateLimited
 from services.faults import fault_point
+from services.process_thread import ProcessThread
 from services.redis_client import FailFast
 from telemetry import metrics
 
@@ -73,7 +73,7 @@ class JobWaits:
         self._per_key: dict[str, int] = defaultdict(int)
         self._pubsub: redis.client.PubSub | None = None
         self._broken = False  # a (un)subscribe failed: the listener reconnects
-        self._owner_pid: int | None = None
+        self._listener = ProcessThread("job-waits", self._listen, on_start=self._forget_parents_subscriber)
 
     def wait(self, key_id: str, job_id: uuid.UUID, seconds: float, read: Callable[[], bool]) -> None:
         """Return once `read()` says the job is finished, or after `seconds`.
@@ -122,7 +122,7 @@ class JobWaits:
                 del self._per_key[key_id]
 
     def _subscribe(self, name: str) -> _Channel:
-        self._start_once()
+        self._listener.ensure_started()
         with self._lock:
             entry = self._channels.get(name)
             if entry is None:
@@ -151,17 +151,8 @@ class JobWaits:
             self._broken = True
 
     # --------------------------------------------------------------- listener
-    def _start_once(self) -> None:
-        # In the process that serves: gunicorn forks after the app is built,
-        # and threads (greenlets, under gevent) do not survive a fork.
-        if self._owner_pid == os.getpid():
-            return
-        with self._lock:
-            if self._owner_pid == os.getpid():
-                return
-            self._owner_pid = os.getpid()
-            self._pubsub = None
-            threading.Thread(target=self._listen, name="job-waits", daemon=True).start()
+    def _forget_parents_subscriber(self) -> None:
+        self._pubsub = None  # a copy of the parent's, made by the fork
 
     def _listen(self) -> None:
         backoff = 0.1

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 import time
 import uuid
@@ -36,6 +35,7 @@ from collections import deque
 from collections.abc import Callable
 
 from services.orders import JobMessage
+from services.process_thread import ProcessThread
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,12 @@ class BackgroundPublisher:
         self._in_flight_since: float | None = None
         self._refuse_until = 0.0
         self._wake = threading.Condition()
-        self._owner_pid: int | None = None
+        # Started in the process that publishes, on first use (services/process_thread.py).
+        self._thread = ProcessThread("job-publisher", self._run, on_start=self._flush_at_exit)
 
     def __call__(self, message: JobMessage) -> None:
         """Queue the job's message; returns at once."""
-        self._start_once()
+        self._thread.ensure_started()
         with self._wake:
             self._waiting.append((message, time.monotonic()))
             self._wake.notify()
@@ -80,17 +81,8 @@ class BackgroundPublisher:
     def pending(self) -> int:
         return len(self._waiting) + (self._in_flight_since is not None)
 
-    def _start_once(self) -> None:
-        # Started in the process that publishes: gunicorn forks its workers
-        # after importing the app, and threads do not survive a fork.
-        if self._owner_pid == os.getpid():
-            return
-        with self._wake:
-            if self._owner_pid == os.getpid():
-                return
-            self._owner_pid = os.getpid()
-            threading.Thread(target=self._run, name="job-publisher", daemon=True).start()
-            atexit.register(self.flush, self.EXIT_FLUSH_SECONDS)
+    def _flush_at_exit(self) -> None:
+        atexit.register(self.flush, self.EXIT_FLUSH_SECONDS)
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queued message is published; False on timeout."""
