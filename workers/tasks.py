@@ -55,25 +55,27 @@ def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= MAX_RETRIES:
             log.error("job %s: giving up after %d retries: %s", job_id, MAX_RETRIES, exc)
-            processing.fail_job(session_factory(), job_uuid, "internal_error", "database unavailable")
-            metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
-            job_announcer()(job_uuid)
-            return "failed"
+            return _fail_internally(job_uuid, "database unavailable")
         raise
     except Exception:
         # A bug or a corrupt job: retrying would fail the same way. Fail the job
         # with a reason so the client's poll ends, and keep the traceback in the log.
         # The client sees no exception class or message: they describe the code.
         log.exception("job %s: unexpected error", job_id)
-        processing.fail_job(session_factory(), job_uuid, "internal_error", INTERNAL_ERROR_DETAIL)
-        metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
-        job_announcer()(job_uuid)
-        return "failed"
+        return _fail_internally(job_uuid, INTERNAL_ERROR_DETAIL)
     log.info("job %s: %s%s", job_id, outcome.status, f" ({outcome.error_code})" if outcome.error_code else "")
     _count(outcome)
     if outcome.status != "skipped":
         job_announcer()(job_uuid)  # after the commit: wake requests waiting on it
     return outcome.status
+
+
+def _fail_internally(job_uuid: uuid.UUID, detail: str) -> str:
+    """Fail the job with internal_error, count it, wake its waiters."""
+    processing.fail_job(session_factory(), job_uuid, "internal_error", detail)
+    metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
+    job_announcer()(job_uuid)
+    return "failed"
 
 
 def _count(outcome: processing.Outcome) -> None:
