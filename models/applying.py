@@ -22,20 +22,23 @@ from models.status import Command, OrderStatus
 
 _START = text("""
 UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()
-WHERE id = :id AND status <> :succeeded AND status <> :failed
+WHERE id = :id AND status IN (:queued, :running)
 RETURNING id, tenant_id, command, order_id, payload, expected_version, request_id, created_at
 """)
 
 
 def start_job(session: Session, job_id: uuid.UUID) -> Row[Any] | None:
     """Lock an unfinished job for this transaction and count the attempt;
-    None when it is finished or unknown. Two deliveries of one job serialize
-    on this row lock, and the second then finds the job finished.
+    None when it is finished (cancelled included) or unknown. Two deliveries
+    of one job serialize on this row lock, and the second then finds the job
+    finished; so does a cancel (repository.cancel_queued_job), which either
+    comes first and wins, or waits for this transaction and finds the job
+    finished.
 
     The status stays as it is: no one else sees the job before the commit that
     finishes it, and an update of no indexed column can be a HOT update.
     """
-    params = {"id": job_id, "succeeded": JobStatus.SUCCEEDED.value, "failed": JobStatus.FAILED.value}
+    params = {"id": job_id, "queued": JobStatus.QUEUED.value, "running": JobStatus.RUNNING.value}
     return session.execute(_START, params).first()
 
 

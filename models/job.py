@@ -1,4 +1,4 @@
-"""Jobs: one accepted command, from queued to succeeded or failed.
+"""Jobs: one accepted command, from queued to succeeded, failed or cancelled.
 
 The job row is the source of truth the API reads; no Celery result backend.
 """
@@ -22,9 +22,13 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # Spelled as orders spell it. Only a queued job can be cancelled
+    # (POST /api/v1/jobs/{id}/cancel); its message then changes nothing.
+    CANCELLED = "cancelled"
 
 
-FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 _STATUSES = ", ".join(f"'{s}'" for s in JobStatus)
 
 

@@ -144,6 +144,22 @@ def requeue_failed_job(session: Session, job_id: uuid.UUID) -> Job | None:
     )
 
 
+def cancel_queued_job(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
+    """Cancel the tenant's job if it is still queued; None otherwise.
+
+    A worker applying the job holds its row lock (applying.start_job) until
+    it commits: this update waits for it, then re-checks the status and finds
+    the job finished. So a job is cancelled or applied, never both.
+    """
+    return session.scalar(
+        update(Job)
+        .where(Job.id == job_id, Job.tenant_id == tenant_id, Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.CANCELLED, finished_at=func.now())
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+
+
 # ---------------------------------------------------------------- cache invalidations
 def record_pending_invalidation(session: Session, order_id: uuid.UUID, version: int) -> None:
     table = PendingCacheInvalidation.__table__

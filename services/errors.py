@@ -25,6 +25,14 @@ class IdempotencyKeyReused(ServiceError):
     """The Idempotency-Key was used before with a different request."""
 
 
+class JobNotCancellable(ServiceError):
+    """A worker has claimed or finished the job: too late to cancel it."""
+
+    def __init__(self, job_id: object, status: str) -> None:
+        super().__init__(f"job {job_id} is {status}: only a queued job can be cancelled")
+        self.job_status = status
+
+
 class Unauthenticated(ServiceError):
     pass
 

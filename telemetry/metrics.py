@@ -49,6 +49,9 @@ JOBS_FINISHED = Counter(
     "Jobs a worker finished, by command, outcome (succeeded, failed, skipped) and error code",
     ["command", "status", "code"],
 )
+JOBS_CANCELLED = Counter(
+    "orderly_jobs_cancelled", "Queued jobs cancelled by their client (POST /jobs/{id}/cancel)", ["command"]
+)
 JOB_LATENCY = Histogram(
     "orderly_job_queued_to_finished_seconds",
     "From the job's acceptance (created_at) to the worker's commit",

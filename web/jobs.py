@@ -1,4 +1,4 @@
-"""/api/v1/jobs: poll accepted commands."""
+"""/api/v1/jobs: poll (or wait on) accepted commands, cancel queued ones."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from models import FINISHED, JobStatus
-from services import queries
+from services import cancelling, queries
+from telemetry import metrics
 from web.auth import key_id, tenant_id
 from web.requests import page_params, wait_param
 from web.resources import Resources, resources
@@ -28,6 +29,18 @@ def get_job(job_id: uuid.UUID) -> Response:
     if job["status"] not in FINISHED:
         response.headers["Retry-After"] = str(res.settings.job_retry_after_seconds)
     return response
+
+
+@bp.post("/<uuid:job_id>/cancel")
+def cancel_job(job_id: uuid.UUID) -> Response:
+    """Cancel a queued job: 200 with the cancelled job (again 200 when
+    repeated), 409 with its status once a worker has claimed or finished it."""
+    res = resources()
+    job, cancelled_now = cancelling.cancel_job(res.session_factory, tenant_id(), job_id)
+    if cancelled_now:
+        metrics.JOBS_CANCELLED.labels(job["command"]).inc()
+        res.announce_finished(job_id)
+    return jsonify(job)
 
 
 def read_job(res: Resources, job_id: uuid.UUID, wait: int | None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ _PROBLEM_STATUSES = {
     "400": "Malformed JSON or query parameters, or a bad header",
     "401": "No, invalid or revoked API key",
     "404": "No such route, or no such order or job for this tenant",
+    "409": "The job is no longer queued (a worker claimed or finished it): job_status says which",
     "412": "If-Match names a version the order no longer has",
     "413": "Body over 1 MiB",
     "415": "The body is not application/json",
@@ -294,6 +295,19 @@ def _paths() -> dict[str, Any]:
                         "links": _JOB_LINKS,
                     },
                     **_problems("400", "404"),
+                },
+            },
+        },
+        "/api/v1/jobs/{job_id}/cancel": {
+            "post": {
+                "operationId": "cancelJob",
+                "summary": "Cancel a queued job: its command will change nothing",
+                "description": "Only a queued job can be cancelled. Repeating the call on a cancelled job answers the "
+                "same; a job a worker has claimed or finished answers 409 with its status. No body.",
+                "parameters": [{"$ref": "#/components/parameters/JobId"}],
+                "responses": {
+                    "200": {"description": "The cancelled job", "content": _json(_ref("JobOut"))},
+                    **_problems("404", "409"),
                 },
             },
         },

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.errors import (
     IdempotencyKeyReused,
+    JobNotCancellable,
     NotFound,
     Overloaded,
     PreconditionFailed,
@@ -29,6 +30,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str, str]] = {
     NotFound: (404, "not-found", "Not Found"),
     PreconditionFailed: (412, "precondition-failed", "Precondition Failed"),
     IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency-Key Reused"),
+    JobNotCancellable: (409, "job-not-cancellable", "Conflict"),
     Unauthenticated: (401, "unauthenticated", "Unauthorized"),
     Overloaded: (503, "overloaded", "Service Unavailable"),
     RateLimited: (429, "rate-limited", "Too Many Requests"),
@@ -63,7 +65,7 @@ def register_error_handlers(app: Flask) -> None:
         for cls in type(exc).__mro__:
             if cls in SERVICE_ERRORS:
                 status, slug, title = SERVICE_ERRORS[cls]
-                response = problem_response(status, slug, title, exc.detail)
+                response = problem_response(status, slug, title, exc.detail, **_extra_members(exc))
                 if exc.retry_after is not None:
                     response.headers["Retry-After"] = str(exc.retry_after)
                 return response
@@ -84,6 +86,13 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return problem_response(500, "internal-error", "Internal Server Error", "an unexpected error occurred")
+
+
+def _extra_members(exc: ServiceError) -> dict[str, Any]:
+    """Fields a client acts on, beside the detail (RFC 9457 extension members)."""
+    if isinstance(exc, JobNotCancellable):
+        return {"job_status": exc.job_status}
+    return {}
 
 
 def register_database_error_handler(app: Flask) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -16,7 +18,7 @@ from services import audit
 from services.auth_throttle import FailedAuthThrottle
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
-from services.job_waits import JobWaits
+from services.job_waits import JobWaits, announce_finished
 from services.key_verifier import KeyVerifier
 from services.orders import JobMessage
 from services.rate_limit import KeyRateLimiter
@@ -41,6 +43,7 @@ class Resources:
     keys: KeyVerifier
     auth_throttle: FailedAuthThrottle
     job_waits: JobWaits
+    announce_finished: Callable[[uuid.UUID], None]  # wakes the requests waiting on a job
 
     def autocommit_uow(self) -> UnitOfWork:
         """For use cases whose every write is one atomic statement."""
@@ -76,6 +79,7 @@ def build(settings: Settings) -> Resources:
             limit=settings.failed_auth_limit,
         ),
         job_waits=JobWaits(settings.redis_url, settings.max_waits_per_key),
+        announce_finished=partial(announce_finished, client, FailFast("job announcements")),
     )
 
 

@@ -98,7 +98,7 @@ class JobOut(BaseModel):
     id: str
     command: Literal["create", "pay", "ship", "deliver", "cancel", "delete"]
     order_id: str = Field(description="The order the command is for (allocated at once for create)")
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     attempts: int
     error: JobError | None = Field(description="Why the job failed; null otherwise")
     created_at: str
@@ -147,3 +147,6 @@ class ProblemOut(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] | None = Field(default=None, description="422 only: one entry per invalid field")
+    job_status: Literal["running", "succeeded", "failed"] | None = Field(
+        default=None, description="409 on a cancel only: the job's status, too late to cancel"
+    )

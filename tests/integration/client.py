@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-FINISHED = ("succeeded", "failed")
+FINISHED = ("succeeded", "failed", "cancelled")
 
 ORDER = {"currency": "USD", "items": [{"sku": "A-1", "quantity": 2, "unit_price_cents": 1250}], "customer_ref": "c-42"}
 

@@ -42,7 +42,8 @@ def check_orders(session: Session, order_ids: Iterable[uuid.UUID]) -> list[str]:
 
 
 def check_jobs(session: Session, job_ids: Iterable[uuid.UUID]) -> list[str]:
-    """Every job finished; succeeded exactly when it has one event; failures have a reason."""
+    """Every job finished; succeeded exactly when it has one event; failures
+    have a reason; a cancelled job changed nothing."""
     ids = list(job_ids)
     problems: list[str] = []
     applied: dict[uuid.UUID, int] = defaultdict(int)
@@ -57,7 +58,9 @@ def check_jobs(session: Session, job_ids: Iterable[uuid.UUID]) -> list[str]:
             problems.append(f"job {job_id}: succeeded with {applied[job_id]} events")
         elif job.status == "failed" and (applied[job_id] or not job.error or not job.error.get("detail")):
             problems.append(f"job {job_id}: failed with {applied[job_id]} events, error {job.error}")
-        elif job.status not in ("succeeded", "failed"):
+        elif job.status == "cancelled" and applied[job_id]:
+            problems.append(f"job {job_id}: cancelled with {applied[job_id]} events")
+        elif job.status not in ("succeeded", "failed", "cancelled"):
             problems.append(f"job {job_id}: still {job.status}")
     return problems
 
