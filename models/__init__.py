@@ -6,6 +6,7 @@ from models.job import FINISHED, IdempotencyKey, Job, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
 from models.status import Command, InvalidTransition, OrderStatus, next_status
 from models.tenant import ApiKey, Tenant
+from models.webhook import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "FINISHED",
@@ -13,6 +14,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Command",
+    "DeliveryStatus",
+    "EventType",
     "IdempotencyKey",
     "InvalidTransition",
     "Job",
@@ -22,5 +25,7 @@ __all__ = [
     "OrderStatus",
     "PendingCacheInvalidation",
     "Tenant",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "next_status",
 ]

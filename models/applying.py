@@ -2,9 +2,9 @@
 handful of round trips in one transaction (BEGIN, start the job, read the
 order, write, COMMIT).
 
-The change to the order, its event and the job's result are one statement:
-they commit together or not at all, and a compare-and-set that matches no row
-writes nothing else.
+The change to the order, its event, the job's result and its webhook
+deliveries (models/webhook_outbox.py) are one statement: they commit together
+or not at all, and a compare-and-set that matches no row writes nothing else.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, bindparam, text, update
+from sqlalchemy import Row, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from models.base import utcnow
-from models.job import FINISHED, Job, JobStatus
+from models.base import iso, utcnow
+from models.job import JobStatus
 from models.status import Command, OrderStatus
+from models.webhook import EventType
+from models.webhook_outbox import APPLIED_EVENTS, job_finished_payload, outbox_ctes
 
 _START = text("""
 UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()
@@ -42,7 +44,7 @@ def start_job(session: Session, job_id: uuid.UUID) -> Row[Any] | None:
     return session.execute(_START, params).first()
 
 
-_CREATE = text("""
+_CREATE = text(f"""
 WITH new_order AS (
     INSERT INTO orders (id, tenant_id, status, version, currency, items, total_cents, customer_ref,
                         created_at, updated_at)
@@ -52,7 +54,7 @@ WITH new_order AS (
     INSERT INTO order_events (order_id, version, command, from_status, to_status, job_id, created_at)
     SELECT id, version, :command, NULL, :status, :job_id, :now FROM new_order
     RETURNING version
-)
+),{outbox_ctes(APPLIED_EVENTS)}
 UPDATE jobs SET status = :succeeded, error = NULL, finished_at = :now
 WHERE id = :job_id AND EXISTS (SELECT FROM event)
 RETURNING (SELECT version FROM event)
@@ -63,6 +65,7 @@ def apply_create(session: Session, job: Row[Any], total_cents: int) -> int:
     """Insert the order a create job carries at version 1, its first event,
     and finish the job; returns the version (1)."""
     payload: dict[str, Any] = job.payload or {}
+    now = utcnow()
     return int(
         session.execute(
             _CREATE,
@@ -70,6 +73,9 @@ def apply_create(session: Session, job: Row[Any], total_cents: int) -> int:
                 "order_id": job.order_id,
                 "tenant_id": job.tenant_id,
                 "status": OrderStatus.PENDING.value,
+                "from_status": None,
+                "to_status": OrderStatus.PENDING.value,
+                "finished_at": iso(now),
                 "currency": payload["currency"],
                 "items": payload["items"],
                 "total_cents": total_cents,
@@ -77,7 +83,7 @@ def apply_create(session: Session, job: Row[Any], total_cents: int) -> int:
                 "command": Command.CREATE.value,
                 "job_id": job.id,
                 "succeeded": JobStatus.SUCCEEDED.value,
-                "now": utcnow(),
+                "now": now,
             },
         ).scalar_one()
     )
@@ -86,7 +92,7 @@ def apply_create(session: Session, job: Row[Any], total_cents: int) -> int:
 # The optimistic lock is the first CTE: `WHERE id = :id AND version = :v`.
 # When another writer won, it matches no row, and so neither the event nor the
 # job's result is written: the statement returns no row.
-_TRANSITION = text("""
+_TRANSITION = text(f"""
 WITH changed AS (
     UPDATE orders
     SET status = :to_status, version = version + 1, updated_at = :now,
@@ -97,7 +103,7 @@ WITH changed AS (
     INSERT INTO order_events (order_id, version, command, from_status, to_status, job_id, created_at)
     SELECT id, version, :command, :from_status, :to_status, :job_id, :now FROM changed
     RETURNING version
-)
+),{outbox_ctes(APPLIED_EVENTS)}
 UPDATE jobs SET status = :succeeded, error = NULL, finished_at = :now
 WHERE id = :job_id AND EXISTS (SELECT FROM event)
 RETURNING (SELECT version FROM event)
@@ -108,9 +114,12 @@ def apply_transition(session: Session, job: Row[Any], order: Row[Any], new_statu
     """Compare-and-set the order from the version read to `new_status`, record
     the event and finish the job; the new version, or None when another
     writer changed the order since it was read."""
+    now = utcnow()
     return session.execute(
         _TRANSITION,
         {
+            "tenant_id": job.tenant_id,
+            "finished_at": iso(now),
             "order_id": order.id,
             "version": order.version,
             "from_status": order.status,
@@ -119,17 +128,30 @@ def apply_transition(session: Session, job: Row[Any], order: Row[Any], new_statu
             "command": job.command,
             "job_id": job.id,
             "succeeded": JobStatus.SUCCEEDED.value,
-            "now": utcnow(),
+            "now": now,
         },
     ).scalar_one_or_none()
 
 
+_JOB_FAILED_PAYLOAD = job_finished_payload(
+    "id", "command", "order_id", "'failed'", "CAST(:error AS jsonb)", "CAST(:finished_at AS text)"
+)
+_FAILED_EVENTS = f"""
+    SELECT tenant_id, '{EventType.JOB_FINISHED}' AS event_type,
+           {_JOB_FAILED_PAYLOAD} AS payload
+    FROM failed"""
+_FAIL = text(f"""
+WITH failed AS (
+    UPDATE jobs SET status = 'failed', error = :error, finished_at = :now
+    WHERE id = :job_id AND status IN ('queued', 'running')
+    RETURNING tenant_id, id, command, order_id
+),{outbox_ctes(_FAILED_EVENTS)}
+SELECT count(*) FROM failed
+""").bindparams(bindparam("error", type_=JSONB))
+
+
 def fail_job(session: Session, job_id: uuid.UUID, error: dict[str, str]) -> None:
     """Finish the job as failed, with the reason a client will read, unless it
-    finished meanwhile."""
-    session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status.not_in(FINISHED))
-        .values(status=JobStatus.FAILED, error=error, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    finished meanwhile; its job.finished webhook event commits with it."""
+    now = utcnow()
+    session.execute(_FAIL, {"job_id": job_id, "error": error, "now": now, "finished_at": iso(now)})

@@ -23,3 +23,8 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """A time as the API writes it: ISO 8601, UTC as `Z`."""
+    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -15,8 +15,11 @@ from sqlalchemy import CursorResult, Row, and_, delete, func, or_, select, text,
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from models.base import iso, utcnow
 from models.job import IdempotencyKey, Job, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
+from models.webhook import EventType
+from models.webhook_outbox import job_finished_payload, outbox_ctes
 
 
 @dataclass(frozen=True)
@@ -144,20 +147,32 @@ def requeue_failed_job(session: Session, job_id: uuid.UUID) -> Job | None:
     )
 
 
-def cancel_queued_job(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
-    """Cancel the tenant's job if it is still queued; None otherwise.
+_CANCELLED_EVENTS = f"""
+    SELECT tenant_id, '{EventType.JOB_FINISHED}' AS event_type,
+           {job_finished_payload("id", "command", "order_id", "'cancelled'", "NULL", "CAST(:finished_at AS text)")}
+           AS payload
+    FROM cancelled"""
+_CANCEL = text(f"""
+WITH cancelled AS (
+    UPDATE jobs SET status = 'cancelled', finished_at = :now
+    WHERE id = :job_id AND tenant_id = :tenant_id AND status = 'queued'
+    RETURNING *
+),{outbox_ctes(_CANCELLED_EVENTS)}
+SELECT * FROM cancelled
+""")
+
+
+def cancel_queued_job(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Row[Any] | None:
+    """Cancel the tenant's job if it is still queued (its job.finished webhook
+    event commits with it); None otherwise.
 
     A worker applying the job holds its row lock (applying.start_job) until
     it commits: this update waits for it, then re-checks the status and finds
     the job finished. So a job is cancelled or applied, never both.
     """
-    return session.scalar(
-        update(Job)
-        .where(Job.id == job_id, Job.tenant_id == tenant_id, Job.status == JobStatus.QUEUED)
-        .values(status=JobStatus.CANCELLED, finished_at=func.now())
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    )
+    now = utcnow()
+    params = {"job_id": job_id, "tenant_id": tenant_id, "now": now, "finished_at": iso(now)}
+    return session.execute(_CANCEL, params).first()
 
 
 # ---------------------------------------------------------------- cache invalidations

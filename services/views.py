@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 
 from models import Job, Order, OrderEvent
+from models.base import iso
 
 # A model, or a Core row of its table (the hot reads return rows).
 JobFields = Job | Row[Any]
 OrderFields = Order | Row[Any]
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def order_view(order: OrderFields) -> dict[str, Any]:
