@@ -27,7 +27,7 @@ ADMIN_ENV_FILE = Path(os.environ.get("ORDERLY_ADMIN_ENV_FILE", ROOT / ".local" /
 
 # Test runs (ORDERLY_TESTING=1) take these from TEST_<NAME> instead.
 URL_FIELDS = ("database_url", "migration_database_url", "redis_url", "cache_redis_url", "broker_url")
-SECRET_FIELDS = set(URL_FIELDS)
+SECRET_FIELDS = {*URL_FIELDS, "webhook_secrets_key"}
 
 
 class ConfigError(RuntimeError):
@@ -95,11 +95,34 @@ class Settings(BaseSettings):
     retention_payloads_days: float = Field(30.0, gt=0, description="Succeeded jobs' payloads kept this long")
     retention_every_seconds: float = Field(3600.0, gt=0, description="How often the relay purges")
 
+    # ------------------------------------------------ webhooks (docs/webhooks.md)
+    webhook_secrets_key: str = Field(
+        "", repr=False, description="Encrypts endpoint secrets at rest; comma-separated, newest first, to rotate it"
+    )
+    webhook_allowed_networks: str = Field(
+        "", description="CIDRs a webhook may reach although private or loopback (comma-separated)"
+    )
+    webhook_allow_http: bool = Field(False, description="Plain http to loopback (honoured with ORDERLY_TESTING=1 only)")
+    webhook_ca_bundle: str = Field("", description="CA certificates for https endpoints (default: the system's)")
+    webhook_timeout_seconds: float = Field(5.0, gt=0, le=30, description="Connect and read timeout of a delivery")
+    webhook_retry_hours: float = Field(72.0, ge=24, description="A delivery is retried this long, then failed")
+    webhook_retry_base_seconds: float = Field(
+        30.0, gt=0, description="First retry delay; doubled per attempt, capped at 6 h"
+    )
+    webhook_disable_after_hours: float = Field(
+        72.0, gt=0, description="An endpoint failing for this long is disabled, with the reason"
+    )
+    webhook_concurrency: int = Field(8, gt=0, le=64, description="Deliveries the sender makes at once")
+    webhook_lease_seconds: float = Field(60.0, gt=0, description="A claimed delivery is sent again after this")
+    webhook_poll_seconds: float = Field(0.5, gt=0, description="How often the sender looks for due deliveries")
+    max_webhooks_per_tenant: int = Field(10, gt=0, description="Endpoints one tenant may register")
+
     # ------------------------------------------------ metrics
     metrics_host: str = Field("127.0.0.1", description="Where the metrics exporters listen")
     api_metrics_port: int = Field(9101, ge=0, lt=65536, description="The API's exporter (0: off)")
     worker_metrics_port: int = Field(9102, ge=0, lt=65536, description="A worker's exporter (0: off)")
     relay_metrics_port: int = Field(9103, ge=0, lt=65536, description="The relay's exporter (0: off)")
+    webhooks_metrics_port: int = Field(9104, ge=0, lt=65536, description="The webhook sender's exporter (0: off)")
     metrics_dir: str = Field("", description="Per-process metric files (default: .local/metrics)")
 
     @model_validator(mode="after")
@@ -143,6 +166,11 @@ def explain(exc: ValidationError, url_prefix: str = "") -> str:
     return "; ".join(lines)
 
 
+def testing() -> bool:
+    """ORDERLY_TESTING=1: the test databases, and what only tests may loosen."""
+    return os.environ.get("ORDERLY_TESTING") == "1"
+
+
 def current() -> Settings:
     """Settings of this process: the TEST_* ones when ORDERLY_TESTING=1."""
-    return Settings.from_env(testing=os.environ.get("ORDERLY_TESTING") == "1")
+    return Settings.from_env(testing=testing())

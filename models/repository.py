@@ -50,7 +50,7 @@ def list_orders(
     where = [Order.tenant_id == tenant_id, Order.deleted_at.is_(None)]
     if status:
         where.append(Order.status == status)
-    return _paginate(session, Order, where, page)
+    return paginate(session, Order, where, page)
 
 
 # ---------------------------------------------------------------- jobs
@@ -63,7 +63,7 @@ def list_jobs(session: Session, tenant_id: uuid.UUID, page: Page, status: str | 
     where = [Job.tenant_id == tenant_id]
     if status:
         where.append(Job.status == status)
-    return _paginate(session, Job, where, page)
+    return paginate(session, Job, where, page)
 
 
 def count_unfinished_jobs(session: Session, tenant_id: uuid.UUID) -> int:
@@ -240,7 +240,7 @@ def purge_idempotency_keys(session: Session, older_than: datetime) -> int:
 
 
 # ---------------------------------------------------------------- helpers
-def _paginate(session: Session, model: type[Any], where: list[Any], page: Page) -> tuple[list[Any], int]:
+def paginate(session: Session, model: type[Any], where: list[Any], page: Page) -> tuple[list[Any], int]:
     column = getattr(model, page.sort.lstrip("-"))
     order = column.desc() if page.sort.startswith("-") else column.asc()
     # The id breaks ties so pages never overlap or skip rows.

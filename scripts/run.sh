@@ -9,7 +9,8 @@ export API_PORT=${API_PORT:-8000} FLOWER_PORT=${FLOWER_PORT:-5555}
 # The ports of our own processes: said plainly now rather than as a process
 # that supervisord restarts until it gives up.
 for entry in "API_PORT:$API_PORT" "FLOWER_PORT:$FLOWER_PORT" "API_METRICS_PORT:${API_METRICS_PORT:-9101}" \
-  "WORKER_METRICS_PORT:${WORKER_METRICS_PORT:-9102}" "RELAY_METRICS_PORT:${RELAY_METRICS_PORT:-9103}"; do
+  "WORKER_METRICS_PORT:${WORKER_METRICS_PORT:-9102}" "RELAY_METRICS_PORT:${RELAY_METRICS_PORT:-9103}" \
+  "WEBHOOKS_METRICS_PORT:${WEBHOOKS_METRICS_PORT:-9104}"; do
   name=${entry%%:*} port=${entry#*:}
   if [ "$port" != 0 ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "[run] port $port on 127.0.0.1 is in use by another program (ss -ltnp 'sport = :$port' shows which); stop it or set $name=..." >&2
@@ -50,7 +51,7 @@ cat <<INFO
       -d '{"currency":"USD","items":[{"sku":"A-1","quantity":2,"unit_price_cents":1250}]}'
 
   A process that dies is started again (see docs/operations.md).
-  Ctrl-C stops the API, the worker, the relay, Flower and the servers.
+  Ctrl-C stops the API, the worker, the relay, the webhook sender, Flower and the servers.
 
 INFO
 

@@ -96,6 +96,7 @@ write_env_file() {
   rabbit_pw=$(secret rabbitmq-orderly)
   rabbit_admin_pw=$(secret rabbitmq-admin)
   flower_pw=$(secret flower-admin)
+  webhook_key=$(secret webhook-secrets-key)
   umask 077
   cat >"$ENV_FILE" <<EOF
 # Written by scripts/services.sh for the local stack; regenerated on start.
@@ -108,6 +109,7 @@ TEST_CACHE_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_CACHE_PORT/1
 BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly
 TEST_BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly_test
 FLOWER_ADDRESS=127.0.0.1
+WEBHOOK_SECRETS_KEY=$webhook_key
 EOF
   # Flower's login, read by flowerconfig.py in Flower's process only.
   cat >"$FLOWER_ENV_FILE" <<EOF

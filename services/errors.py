@@ -25,7 +25,11 @@ class IdempotencyKeyReused(ServiceError):
     """The Idempotency-Key was used before with a different request."""
 
 
-class JobNotCancellable(ServiceError):
+class Conflict(ServiceError):
+    """The request conflicts with the resource's state or a limit (409)."""
+
+
+class JobNotCancellable(Conflict):
     """A worker has claimed or finished the job: too late to cancel it."""
 
     def __init__(self, job_id: object, status: str) -> None:

@@ -52,6 +52,19 @@ JOBS_FINISHED = Counter(
 JOBS_CANCELLED = Counter(
     "orderly_jobs_cancelled", "Queued jobs cancelled by their client (POST /jobs/{id}/cancel)", ["command"]
 )
+WEBHOOK_DELIVERIES = Counter(
+    "orderly_webhook_deliveries",
+    "Webhook delivery attempts, by outcome (delivered, retrying, gave_up, refused by the SSRF rules)",
+    ["outcome"],
+)
+WEBHOOK_SECONDS = Histogram(
+    "orderly_webhook_delivery_seconds",
+    "Time from connecting to an endpoint to its answer (or the failure)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "orderly_webhook_endpoints_disabled", "Endpoints disabled after failing for WEBHOOK_DISABLE_AFTER_HOURS"
+)
 JOB_LATENCY = Histogram(
     "orderly_job_queued_to_finished_seconds",
     "From the job's acceptance (created_at) to the worker's commit",

@@ -8,7 +8,7 @@ from flask.helpers import get_debug_flag
 
 import config
 from telemetry import logs
-from web import auth, docs, health, http_metrics, jobs, orders, request_ids
+from web import auth, docs, health, http_metrics, jobs, orders, request_ids, webhooks
 from web.cli import register_cli
 from web.problems import register_database_error_handler, register_error_handlers
 from web.resources import build
@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     api.before_request(auth.require_api_key)
     api.register_blueprint(orders.bp)
     api.register_blueprint(jobs.bp)
+    api.register_blueprint(webhooks.bp)
     api.register_blueprint(docs.bp)
     app.register_blueprint(api)
     app.register_blueprint(health.bp)

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from models import JobStatus, OrderStatus
-from web import jobs, orders
+from web import jobs, openapi_webhooks, orders
 from web.docs_assets import ASSETS
+from web.openapi_parts import json_content, problems, ref, sort_param, status_filter
 from web.requests import IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN, MAX_LIMIT, MAX_PAGE
 from web.schemas import (
     CreateOrder,
@@ -36,55 +37,30 @@ _MODELS: tuple[type[BaseModel], ...] = (
     JobsPage,
     EventsOut,
     ProblemOut,
+    *openapi_webhooks.MODELS,
 )
 
 _PROBLEM_STATUSES = {
     "400": "Malformed JSON or query parameters, or a bad header",
     "401": "No, invalid or revoked API key",
     "404": "No such route, or no such order or job for this tenant",
-    "409": "The job is no longer queued (a worker claimed or finished it): job_status says which",
+    "409": "A cancel of a job no longer queued (job_status says what it is); a webhook limit or state",
     "412": "If-Match names a version the order no longer has",
     "413": "Body over 1 MiB",
     "415": "The body is not application/json",
     "422": "Valid JSON that breaks the schema, or an Idempotency-Key reused with another request",
     "429": "Too many requests with this key, or too many unfinished jobs for the tenant",
     "500": "A bug: logged, never shown",
-    "503": "PostgreSQL unavailable or the command queue full: nothing was accepted",
+    "503": "PostgreSQL unavailable or the command queue full: nothing was accepted; webhooks not configured",
 }
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
-def _problems(*statuses: str) -> dict[str, Any]:
-    # Every answer may also be 401, 429 or 500.
-    return {
-        status: {"$ref": f"#/components/responses/Problem{status}"}
-        for status in sorted({*statuses, "401", "429", "500"})
-    }
-
-
-def _sort(columns: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "name": "sort",
-        "in": "query",
-        "description": "A column, `-` first for descending",
-        "schema": {"type": "string", "enum": [*columns, *(f"-{c}" for c in columns)], "default": "-created_at"},
-    }
-
-
-def _status_filter(statuses: list[str]) -> dict[str, Any]:
-    return {"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}}
 
 
 # An accepted command links to its job, which exists at once; the job links to
 # its order, which a create job makes only when a worker has applied it.
-_ACCEPTED_LINKS = {"GetJob": {"operationId": "getJob", "parameters": {"job_id": "$response.body#/id"}}}
+_ACCEPTED_LINKS = {
+    "GetJob": {"operationId": "getJob", "parameters": {"job_id": "$response.body#/id"}},
+    "CancelJob": {"operationId": "cancelJob", "parameters": {"job_id": "$response.body#/id"}},
+}
 _JOB_LINKS = {"GetOrder": {"operationId": "getOrder", "parameters": {"order_id": "$response.body#/order_id"}}}
 _ORDER_LINKS = {
     "CommandOrder": {"operationId": "commandOrder", "parameters": {"order_id": "$response.body#/id"}},
@@ -95,7 +71,7 @@ _ORDER_LINKS = {
 _ACCEPTED = {
     "description": "Accepted: poll the job at Location until it has succeeded or failed",
     "headers": {"Location": {"$ref": "#/components/headers/Location"}},
-    "content": _json(_ref("JobOut")),
+    "content": json_content(ref("JobOut")),
     "links": _ACCEPTED_LINKS,
 }
 
@@ -117,7 +93,7 @@ _FINISHED = {
         "Location": {"$ref": "#/components/headers/Location"},
         "Preference-Applied": {"description": "wait=N", "schema": {"type": "string"}},
     },
-    "content": _json(_ref("JobOut")),
+    "content": json_content(ref("JobOut")),
     "links": _JOB_LINKS,
 }
 
@@ -137,16 +113,16 @@ def _paths() -> dict[str, Any]:
                 "operationId": "createOrder",
                 "summary": "Create an order (asynchronously)",
                 "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}, _PREFER],
-                "requestBody": {"required": True, "content": _json(_ref("CreateOrder"))},
-                "responses": {"200": _FINISHED, "202": _ACCEPTED, **_problems("400", "413", "415", "422", "503")},
+                "requestBody": {"required": True, "content": json_content(ref("CreateOrder"))},
+                "responses": {"200": _FINISHED, "202": _ACCEPTED, **problems("400", "413", "415", "422", "503")},
             },
             "get": {
                 "operationId": "listOrders",
                 "summary": "List the tenant's live orders",
-                "parameters": [*paging, _sort(orders.SORTABLE), _status_filter(order_statuses)],
+                "parameters": [*paging, sort_param(orders.SORTABLE), status_filter(order_statuses)],
                 "responses": {
-                    "200": {"description": "A page", "content": _json(_ref("OrdersPage"))},
-                    **_problems("400"),
+                    "200": {"description": "A page", "content": json_content(ref("OrdersPage"))},
+                    **problems("400"),
                 },
             },
         },
@@ -160,21 +136,21 @@ def _paths() -> dict[str, Any]:
                     "200": {
                         "description": "The order",
                         "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
-                        "content": _json(_ref("OrderOut")),
+                        "content": json_content(ref("OrderOut")),
                         "links": _ORDER_LINKS,
                     },
                     "304": {
                         "description": "Not modified: If-None-Match names the current version",
                         "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
                     },
-                    **_problems("400", "404"),
+                    **problems("400", "404"),
                 },
             },
             "delete": {
                 "operationId": "deleteOrder",
                 "summary": "Soft-delete the order (asynchronously)",
                 "parameters": command_headers,
-                "responses": {"200": _FINISHED, "202": _ACCEPTED, **_problems("400", "404", "412", "422", "503")},
+                "responses": {"200": _FINISHED, "202": _ACCEPTED, **problems("400", "404", "412", "422", "503")},
             },
         },
         "/api/v1/orders/{order_id}/commands": {
@@ -183,11 +159,11 @@ def _paths() -> dict[str, Any]:
                 "operationId": "commandOrder",
                 "summary": "Pay, ship, deliver or cancel the order (asynchronously)",
                 "parameters": command_headers,
-                "requestBody": {"required": True, "content": _json(_ref("OrderCommand"))},
+                "requestBody": {"required": True, "content": json_content(ref("OrderCommand"))},
                 "responses": {
                     "200": _FINISHED,
                     "202": _ACCEPTED,
-                    **_problems("400", "404", "412", "413", "415", "422", "503"),
+                    **problems("400", "404", "412", "413", "415", "422", "503"),
                 },
             },
         },
@@ -197,8 +173,8 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listOrderEvents",
                 "summary": "The commands applied to the order, oldest first",
                 "responses": {
-                    "200": {"description": "The events", "content": _json(_ref("EventsOut"))},
-                    **_problems("404"),
+                    "200": {"description": "The events", "content": json_content(ref("EventsOut"))},
+                    **problems("404"),
                 },
             },
         },
@@ -206,8 +182,11 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listJobs",
                 "summary": "List the tenant's jobs",
-                "parameters": [*paging, _sort(jobs.SORTABLE), _status_filter([s.value for s in JobStatus])],
-                "responses": {"200": {"description": "A page", "content": _json(_ref("JobsPage"))}, **_problems("400")},
+                "parameters": [*paging, sort_param(jobs.SORTABLE), status_filter([s.value for s in JobStatus])],
+                "responses": {
+                    "200": {"description": "A page", "content": json_content(ref("JobsPage"))},
+                    **problems("400"),
+                },
             },
         },
         "/api/v1/openapi.json": {
@@ -215,7 +194,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "getOpenApi",
                 "summary": "This document",
                 "security": [],
-                "responses": {"200": {"description": "OpenAPI 3.1", "content": _json({"type": "object"})}},
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": json_content({"type": "object"})}},
             },
         },
         "/api/v1/docs": {
@@ -258,7 +237,7 @@ def _paths() -> dict[str, Any]:
                 "operationId": "healthz",
                 "summary": "Liveness: the process answers",
                 "security": [],
-                "responses": {"200": {"description": "Alive", "content": _json({"type": "object"})}},
+                "responses": {"200": {"description": "Alive", "content": json_content({"type": "object"})}},
             },
         },
         "/readyz": {
@@ -267,7 +246,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "Readiness: PostgreSQL, Redis and RabbitMQ answer",
                 "security": [],
                 "responses": {
-                    "200": {"description": "Ready", "content": _json({"type": "object"})},
+                    "200": {"description": "Ready", "content": json_content({"type": "object"})},
                     "503": {"$ref": "#/components/responses/Problem503"},
                 },
             },
@@ -291,10 +270,10 @@ def _paths() -> dict[str, Any]:
                     "200": {
                         "description": "The job; Retry-After while it is unfinished",
                         "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
-                        "content": _json(_ref("JobOut")),
+                        "content": json_content(ref("JobOut")),
                         "links": _JOB_LINKS,
                     },
-                    **_problems("400", "404"),
+                    **problems("400", "404"),
                 },
             },
         },
@@ -306,8 +285,8 @@ def _paths() -> dict[str, Any]:
                 "same; a job a worker has claimed or finished answers 409 with its status. No body.",
                 "parameters": [{"$ref": "#/components/parameters/JobId"}],
                 "responses": {
-                    "200": {"description": "The cancelled job", "content": _json(_ref("JobOut"))},
-                    **_problems("404", "409"),
+                    "200": {"description": "The cancelled job", "content": json_content(ref("JobOut"))},
+                    **problems("404", "409"),
                 },
             },
         },
@@ -324,7 +303,7 @@ def _components() -> dict[str, Any]:
         status: {
             "description": description,
             "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}} if status in ("429", "503") else {},
-            "content": {"application/problem+json": {"schema": _ref("ProblemOut")}},
+            "content": {"application/problem+json": {"schema": ref("ProblemOut")}},
         }
         for status, description in _PROBLEM_STATUSES.items()
     }
@@ -390,6 +369,7 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_webhooks.paths()},
+        "webhooks": openapi_webhooks.events(),
         "components": _components(),
     }

@@ -11,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from services.errors import (
+    Conflict,
     IdempotencyKeyReused,
     JobNotCancellable,
     NotFound,
@@ -31,6 +32,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str, str]] = {
     PreconditionFailed: (412, "precondition-failed", "Precondition Failed"),
     IdempotencyKeyReused: (422, "idempotency-key-reused", "Idempotency-Key Reused"),
     JobNotCancellable: (409, "job-not-cancellable", "Conflict"),
+    Conflict: (409, "conflict", "Conflict"),
     Unauthenticated: (401, "unauthenticated", "Unauthorized"),
     Overloaded: (503, "overloaded", "Service Unavailable"),
     RateLimited: (429, "rate-limited", "Too Many Requests"),

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import config
 from config import Settings
 from models.db import make_autocommit_session_factory, make_engine, make_session_factory
 from services import audit
@@ -24,6 +25,8 @@ from services.orders import JobMessage
 from services.rate_limit import KeyRateLimiter
 from services.redis_client import FailFast, make_redis
 from services.unit_of_work import UnitOfWork
+from services.webhook_secrets import SecretBox
+from services.webhook_urls import UrlPolicy
 from workers.batch_sender import BatchSender
 from workers.publisher import BackgroundPublisher
 
@@ -44,6 +47,8 @@ class Resources:
     auth_throttle: FailedAuthThrottle
     job_waits: JobWaits
     announce_finished: Callable[[uuid.UUID], None]  # wakes the requests waiting on a job
+    webhook_secrets: SecretBox
+    webhook_urls: UrlPolicy
 
     def autocommit_uow(self) -> UnitOfWork:
         """For use cases whose every write is one atomic statement."""
@@ -80,6 +85,10 @@ def build(settings: Settings) -> Resources:
         ),
         job_waits=JobWaits(settings.redis_url, settings.max_waits_per_key),
         announce_finished=partial(announce_finished, client, FailFast("job announcements")),
+        webhook_secrets=SecretBox(settings.webhook_secrets_key),
+        webhook_urls=UrlPolicy.from_settings(
+            settings.webhook_allowed_networks, settings.webhook_allow_http, testing=config.testing()
+        ),
     )
 
 

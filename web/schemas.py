@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
@@ -65,6 +65,34 @@ class CreateOrder(_Strict):
 
 class OrderCommand(_Strict):
     command: Literal["pay", "ship", "deliver", "cancel"]
+
+
+EventName = Literal["job.finished", "order.status_changed"]
+# The document says https (plain http is for tests only); the SSRF rules
+# (services/webhook_urls.py) check the rest, beyond what a schema can say.
+WebhookUrl = Annotated[
+    str, StringConstraints(min_length=1, max_length=2048), Field(json_schema_extra={"pattern": "^https://"})
+]
+WebhookDescription = Annotated[Text, StringConstraints(max_length=200)]
+
+
+class CreateWebhook(_Strict):
+    url: WebhookUrl = Field(description="https only; it must lead to a public address (checked at each delivery)")
+    events: list[EventName] = Field(min_length=1, max_length=2)
+    description: WebhookDescription | None = None
+
+
+class UpdateWebhook(_Strict):
+    url: WebhookUrl | None = None
+    events: list[EventName] | None = Field(None, min_length=1, max_length=2)
+    description: WebhookDescription | None = None
+    enabled: bool | None = Field(None, description="true re-enables a disabled endpoint; false pauses it")
+
+
+class RotateSecret(_Strict):
+    overlap_hours: float = Field(
+        24, ge=0, le=168, description="How long the old secret keeps signing beside the new one"
+    )
 
 
 # ---------------------------------------------------------------- answers
@@ -132,6 +160,89 @@ class JobsPage(BaseModel):
 
 class EventsOut(BaseModel):
     data: list[EventOut]
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[EventName]
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None = Field(description="Why it was disabled (by its failures, or by the tenant)")
+    failing_since: str | None = Field(description="Since when every delivery has failed; null after a success")
+    previous_secret_expires_at: str | None = Field(description="Until when the old secret also signs (rotation)")
+    created_at: str
+    updated_at: str
+
+
+class WebhookWithSecretOut(WebhookOut):
+    secret: str = Field(description="Shown this once: keep it to verify signatures (Orderly-Signature)")
+
+
+class WebhooksPage(BaseModel):
+    data: list[WebhookOut]
+    page: int
+    limit: int
+    total: int
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event_id: str = Field(description="The same for every delivery of the event: deduplicate on it")
+    event_type: EventName
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: str | None
+    occurred_at: str
+    created_at: str
+    delivered_at: str | None
+    resent_from: str | None
+    payload: dict[str, Any]
+
+
+class DeliveriesPage(BaseModel):
+    data: list[DeliveryOut]
+    page: int
+    limit: int
+    total: int
+
+
+class JobFinishedData(BaseModel):
+    job_id: str
+    command: str
+    order_id: str
+    status: Literal["succeeded", "failed", "cancelled"]
+    error: JobError | None
+    finished_at: str
+
+
+class OrderStatusChangedData(BaseModel):
+    order_id: str
+    from_status: str | None = Field(description="null for the order's creation")
+    to_status: str
+    version: int
+    job_id: str
+    command: str
+
+
+class JobFinishedEvent(BaseModel):
+    """A webhook delivery's body (POSTed, signed in Orderly-Signature)."""
+
+    id: str = Field(description="The event id: deliveries are at least once, deduplicate on it")
+    type: Literal["job.finished"]
+    created_at: str
+    data: JobFinishedData
+
+
+class OrderStatusChangedEvent(BaseModel):
+    """A webhook delivery's body (POSTed, signed in Orderly-Signature)."""
+
+    id: str = Field(description="The event id: deliveries are at least once, deduplicate on it")
+    type: Literal["order.status_changed"]
+    created_at: str
+    data: OrderStatusChangedData
 
 
 class FieldError(BaseModel):

@@ -45,8 +45,12 @@ def process_env(**extra: str) -> dict[str, str]:
     logging = {"LOG_FORMAT": "json"}
     # Metrics are recorded, but only the session's stack serves them (on ports
     # of its own, conftest.py): the many APIs the tests start would collide.
-    no_exporters = {"API_METRICS_PORT": "0", "WORKER_METRICS_PORT": "0", "RELAY_METRICS_PORT": "0"}
-    return {**os.environ, "ORDERLY_TESTING": "1", **logging, **no_exporters, **unlimited, **urls, **extra}
+    no_exporters = {
+        "API_METRICS_PORT": "0", "WORKER_METRICS_PORT": "0", "RELAY_METRICS_PORT": "0", "WEBHOOKS_METRICS_PORT": "0"
+    }  # fmt: skip
+    # Test receivers listen on 127.0.0.1 with plain http (honoured in test mode only).
+    webhooks = {"WEBHOOK_ALLOW_HTTP": "1"}
+    return {**os.environ, "ORDERLY_TESTING": "1", **logging, **no_exporters, **unlimited, **webhooks, **urls, **extra}
 
 
 def free_port() -> int:
@@ -101,6 +105,21 @@ def start_relay(name: str = "relay", **env: str) -> subprocess.Popen[bytes]:
     settings = {"RELAY_INTERVAL_SECONDS": "0.5", "RELAY_QUEUED_AFTER_SECONDS": "2", **env}
     return subprocess.Popen(
         [sys.executable, "-m", "workers.relay"],
+        cwd=ROOT,
+        env=process_env(**settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def start_webhook_sender(name: str = "webhooks", **env: str) -> subprocess.Popen[bytes]:
+    """The webhook sender, quick: polls every 0.1 s, retries after 0.5 s, 1 s..."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+    settings = {"WEBHOOK_POLL_SECONDS": "0.1", "WEBHOOK_RETRY_BASE_SECONDS": "0.5", "WEBHOOK_TIMEOUT_SECONDS": "1",
+                "WEBHOOK_LEASE_SECONDS": "3", **env}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.webhook_sender"],
         cwd=ROOT,
         env=process_env(**settings),
         stdout=log,

@@ -109,7 +109,7 @@ KNOWN_PORTS = {
     "epmd": "Erlang port mapper: names only, loopback",
     "gunicorn": "the API: a key for every route not listed public; its master's metrics exporter (loopback)",
     "celery": "Flower: basic auth on every page; a worker's metrics exporter (loopback)",
-    "python": "the relay's metrics exporter (loopback)",
+    "python": "the relay's and the webhook sender's metrics exporters (loopback)",
 }
 
 

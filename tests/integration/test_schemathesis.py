@@ -8,11 +8,20 @@ from __future__ import annotations
 import subprocess
 
 from tests.integration.stack import BIN, ROOT
+from tests.integration.test_job_waits import stuck_job
 from web.openapi import document
 
 
-def test_schemathesis_finds_nothing(api, base_url):
+def test_schemathesis_finds_nothing(api, base_url, session_factory):
+    endpoint = api.post(
+        "/api/v1/webhooks", json={"url": "https://hooks.example.com/orderly", "events": ["job.finished"]}
+    )
+    api.wait(api.submit_create())  # a delivery for the endpoint (pending: no sender runs here)
+    (delivery,) = api.get(f"/api/v1/webhooks/{endpoint.json()['id']}/deliveries").json()["data"]
     env = {
+        "ORDERLY_ENDPOINT_ID": endpoint.json()["id"],
+        "ORDERLY_DELIVERY_ID": delivery["id"],
+        "ORDERLY_QUEUED_JOB_ID": stuck_job(session_factory, api),
         "ORDERLY_API_KEY": api.key,
         "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks",
         "PYTHONPATH": str(ROOT),

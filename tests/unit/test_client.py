@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,11 +61,12 @@ def test_without_retry_after_the_backoff_doubles_and_is_capped():
 
 def test_the_package_installs_on_its_own(tmp_path):
     """client/ is a package of its own: it builds and imports without the server's code."""
-    root = Path(__file__).resolve().parents[2]
+    source = tmp_path / "client"  # pip builds in the source folder: not in the checkout
+    shutil.copytree(Path(__file__).resolve().parents[2] / "client", source)
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(root / "client")],
+         "--target", str(target), str(source)],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     assert (target / "orderly_client" / "py.typed").exists()  # type hints ship with it

@@ -80,7 +80,17 @@ LONG_RUNNING = {name for name, s in SERVICES.items() if s.get("restart", COMPOSE
 
 
 def test_every_long_running_service_has_a_health_check_and_a_restart_policy():
-    assert {"postgres", "redis", "redis-cache", "rabbitmq", "web", "worker", "relay", "flower"} == LONG_RUNNING
+    assert {
+        "postgres",
+        "redis",
+        "redis-cache",
+        "rabbitmq",
+        "web",
+        "worker",
+        "relay",
+        "webhooks",
+        "flower",
+    } == LONG_RUNNING
     for name in LONG_RUNNING:
         service = SERVICES[name]
         assert service.get("healthcheck", {}).get("test"), name

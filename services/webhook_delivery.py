@@ -1,0 +1,235 @@
+"""The webhook sender's rounds: claim due deliveries, send them, record how
+it went. At least once: a delivery is marked delivered only after the
+endpoint answered 2xx, so a sender that dies mid-delivery leaves it pending,
+and it is sent again once its lease has run out (with the same event id).
+
+Failures are retried with capped exponential backoff and jitter for
+WEBHOOK_RETRY_HOURS (72 h by default), then the delivery fails. An endpoint
+whose every attempt has failed for WEBHOOK_DISABLE_AFTER_HOURS is disabled
+with the reason, and its pending deliveries fail; a tenant can re-enable it
+and resend them by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.base import iso
+from services import webhook_http
+from services.faults import fault_point
+from services.unit_of_work import UnitOfWork
+from services.webhook_secrets import SecretBox
+from services.webhook_urls import Resolver, UrlPolicy, UrlRefused, system_resolver
+from telemetry import metrics
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Orderly-Signature"
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class SenderPolicy:
+    urls: UrlPolicy
+    timeout: float = 5.0
+    ca_bundle: str | None = None
+    retry_for: timedelta = timedelta(hours=72)
+    retry_base: timedelta = timedelta(seconds=30)
+    disable_after: timedelta = timedelta(hours=72)
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 32
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Before attempt `attempts + 1`: base * 2^(attempts-1), capped at 6 h, +-20 % jitter."""
+        delay = min(MAX_BACKOFF, self.retry_base * 2 ** min(attempts - 1, 20))
+        return delay * random.uniform(0.8, 1.2)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signature_header(secrets: Iterable[str], timestamp: int, body: bytes) -> str:
+    """`t=<unix>,v1=<hmac>` with one v1 per secret (two during a rotation)."""
+    return ",".join([f"t={timestamp}", *(f"v1={sign(secret, timestamp, body)}" for secret in secrets)])
+
+
+def event_body(delivery: Row[Any]) -> bytes:
+    event = {
+        "id": str(delivery.event_id),
+        "type": delivery.event_type,
+        "created_at": iso(delivery.occurred_at),
+        "data": delivery.payload,
+    }
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+_CLAIM = text("""
+WITH due AS (
+    SELECT id FROM webhook_deliveries
+    WHERE status = 'pending' AND next_attempt_at <= now()
+    ORDER BY next_attempt_at
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE webhook_deliveries d
+SET next_attempt_at = now() + :lease, attempts = d.attempts + 1, last_attempt_at = now()
+FROM due, webhook_endpoints e
+WHERE d.id = due.id AND e.id = d.endpoint_id
+RETURNING d.id, d.event_id, d.event_type, d.payload, d.occurred_at, d.created_at, d.attempts,
+          e.id AS endpoint_id, e.url, e.enabled, e.deleted_at, e.disabled_reason, e.secret_ciphertext,
+          e.previous_secret_ciphertext, e.previous_secret_expires_at
+""")
+
+
+def claim(session_factory: sessionmaker[Session], policy: SenderPolicy) -> list[Row[Any]]:
+    """Due deliveries, each leased for `policy.lease`: other senders skip it
+    meanwhile, and it comes due again if this one dies before recording."""
+    with UnitOfWork(session_factory) as uow:
+        rows = list(uow.session.execute(_CLAIM, {"limit": policy.batch, "lease": policy.lease}))
+        uow.commit()
+    return rows
+
+
+@dataclass(frozen=True)
+class Result:
+    delivery_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    created_at: datetime
+    attempts: int
+    answer: webhook_http.Answer | None  # None: not sent (refused, endpoint gone)
+    failure: str | None  # why it failed; None when delivered
+
+
+def send(delivery: Row[Any], policy: SenderPolicy, box: SecretBox, resolver: Resolver = system_resolver) -> Result:
+    """Make one attempt (no database access: safe in a thread)."""
+
+    def result(answer: webhook_http.Answer | None, failure: str | None) -> Result:
+        return Result(delivery.id, delivery.endpoint_id, delivery.created_at, delivery.attempts, answer, failure)
+
+    if delivery.deleted_at is not None or not delivery.enabled:
+        return result(None, "the endpoint was deleted" if delivery.deleted_at else "the endpoint is disabled")
+    try:
+        target = policy.urls.resolve(delivery.url, resolver)
+    except UrlRefused as refused:
+        metrics.WEBHOOK_DELIVERIES.labels("refused").inc()
+        return result(None, f"refused: {refused}")
+    now = datetime.now(UTC)
+    secrets = [box.open(delivery.secret_ciphertext)]
+    if delivery.previous_secret_ciphertext and (delivery.previous_secret_expires_at or now) > now:
+        secrets.append(box.open(delivery.previous_secret_ciphertext))
+    body = event_body(delivery)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Orderly-Webhooks/1.0",
+        "Orderly-Event-Id": str(delivery.event_id),
+        "Orderly-Event-Type": delivery.event_type,
+        "Orderly-Delivery-Id": str(delivery.id),
+        SIGNATURE_HEADER: signature_header(secrets, int(time.time()), body),
+    }
+    answer = webhook_http.post(target, body, headers, policy.timeout, policy.ca_bundle)
+    fault_point("webhook.after_send")
+    metrics.WEBHOOK_SECONDS.observe(answer.seconds)
+    return result(answer, answer.error)
+
+
+_DELIVERED = text("""
+WITH delivered AS (
+    UPDATE webhook_deliveries
+    SET status = 'delivered', delivered_at = now(), last_status_code = :code, last_error = NULL
+    WHERE id = :id AND status = 'pending'
+    RETURNING endpoint_id
+)
+UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM delivered)
+""")
+
+_FAILED_ATTEMPT = text("""
+UPDATE webhook_deliveries
+SET status = CASE WHEN :give_up THEN 'failed' ELSE 'pending' END,
+    next_attempt_at = CASE WHEN :give_up THEN next_attempt_at ELSE now() + :backoff END,
+    last_status_code = :code, last_error = :error
+WHERE id = :id AND status = 'pending'
+""")
+
+_ENDPOINT_STATE = text("""
+SELECT enabled, coalesce(failing_since, now()) AS failing_since, now() AS now
+FROM webhook_endpoints WHERE id = :id FOR UPDATE
+""")
+_STILL_FAILING = text("UPDATE webhook_endpoints SET failing_since = :since WHERE id = :id")
+_DISABLE = text("""
+WITH endpoint AS (
+    UPDATE webhook_endpoints
+    SET enabled = false, disabled_reason = :reason, failing_since = :since, updated_at = now()
+    WHERE id = :id
+    RETURNING id
+)
+UPDATE webhook_deliveries d SET status = 'failed', last_error = 'the endpoint was disabled: ' || :reason
+FROM endpoint WHERE d.endpoint_id = endpoint.id AND d.status = 'pending'
+""")
+
+
+def _note_endpoint_failing(session: Session, endpoint_id: uuid.UUID, failure: str, policy: SenderPolicy) -> None:
+    """Every attempt to the endpoint failing since when; past `disable_after`,
+    disable it with the reason and fail its pending deliveries."""
+    state = session.execute(_ENDPOINT_STATE, {"id": endpoint_id}).one()
+    if not state.enabled:
+        return
+    if state.now - state.failing_since < policy.disable_after:
+        session.execute(_STILL_FAILING, {"id": endpoint_id, "since": state.failing_since})
+        return
+    reason = f"every delivery failed since {iso(state.failing_since)}; the last: {failure}"[:500]
+    session.execute(_DISABLE, {"id": endpoint_id, "since": state.failing_since, "reason": reason})
+    metrics.WEBHOOK_ENDPOINTS_DISABLED.inc()
+    log.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
+
+
+def record(session_factory: sessionmaker[Session], result: Result, policy: SenderPolicy) -> None:
+    code = result.answer.status if result.answer else None
+    with UnitOfWork(session_factory) as uow:
+        if result.failure is None:
+            uow.session.execute(_DELIVERED, {"id": result.delivery_id, "code": code})
+            metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
+        else:
+            backoff = policy.backoff(result.attempts)
+            gone = result.answer is None and result.failure.startswith("the endpoint")
+            give_up = gone or datetime.now(UTC) + backoff > result.created_at + policy.retry_for
+            error = result.failure
+            if give_up and not gone:
+                error = f"gave up after {result.attempts} attempts: {error}"
+            uow.session.execute(
+                _FAILED_ATTEMPT,
+                {"id": result.delivery_id, "give_up": give_up, "backoff": backoff, "code": code, "error": error[:500]},
+            )
+            metrics.WEBHOOK_DELIVERIES.labels("gave_up" if give_up else "retrying").inc()
+            if not gone:
+                _note_endpoint_failing(uow.session, result.endpoint_id, result.failure, policy)
+        uow.commit()
+
+
+def run_round(
+    session_factory: sessionmaker[Session],
+    policy: SenderPolicy,
+    box: SecretBox,
+    pool: ThreadPoolExecutor,
+    resolver: Resolver = system_resolver,
+    claim_due: Callable[[sessionmaker[Session], SenderPolicy], list[Row[Any]]] = claim,
+) -> int:
+    """Claim due deliveries, send them concurrently, record each; how many were sent."""
+    due = claim_due(session_factory, policy)
+    for result in pool.map(lambda delivery: send(delivery, policy, box, resolver), due):
+        record(session_factory, result, policy)
+    return len(due)

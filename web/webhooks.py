@@ -1,0 +1,115 @@
+"""/api/v1/webhooks: a tenant's endpoints, their secrets and deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from models import DeliveryStatus
+from services import webhooks
+from services.webhook_secrets import SecretsUnavailable
+from services.webhook_urls import UrlRefused
+from web.auth import tenant_id
+from web.problems import problem_response
+from web.requests import json_body, page_params
+from web.resources import resources
+from web.responses import page_of
+from web.schemas import CreateWebhook, RotateSecret, UpdateWebhook
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+SORTABLE = ("created_at", "updated_at")
+DELIVERY_SORTABLE = ("created_at", "next_attempt_at")
+
+
+@bp.errorhandler(UrlRefused)
+def _url_refused(exc: UrlRefused) -> Response:
+    errors = [{"field": "url", "message": str(exc)}]
+    return problem_response(422, "validation-error", "Unprocessable Content", "the body is not valid", errors=errors)
+
+
+@bp.errorhandler(SecretsUnavailable)
+def _no_secrets(exc: SecretsUnavailable) -> Response:
+    return problem_response(503, "webhooks-unavailable", "Service Unavailable", str(exc))
+
+
+@bp.post("")
+def create_webhook() -> Response:
+    body, _ = json_body(request, CreateWebhook)
+    res = resources()
+    view, secret = webhooks.register(
+        res.session_factory,
+        res.webhook_secrets,
+        res.webhook_urls,
+        tenant_id(),
+        body.url,
+        list(body.events),
+        body.description,
+        res.settings.max_webhooks_per_tenant,
+    )
+    response = jsonify({**view, "secret": secret})
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.webhooks.get_webhook", endpoint_id=view["id"])
+    return response
+
+
+@bp.get("")
+def list_webhooks() -> Response:
+    page, _ = page_params(request, SORTABLE, ())
+    data, total = webhooks.list_endpoints(resources().autocommit_session_factory, tenant_id(), page)
+    return page_of(data, page, total)
+
+
+@bp.get("/<uuid:endpoint_id>")
+def get_webhook(endpoint_id: uuid.UUID) -> Response:
+    return jsonify(webhooks.get_endpoint(resources().autocommit_session_factory, tenant_id(), endpoint_id))
+
+
+@bp.patch("/<uuid:endpoint_id>")
+def update_webhook(endpoint_id: uuid.UUID) -> Response:
+    body, _ = json_body(request, UpdateWebhook)
+    res = resources()
+    changes = webhooks.EndpointChanges(
+        url=body.url,
+        events=list(body.events) if body.events is not None else None,
+        description=body.description,
+        enabled=body.enabled,
+    )
+    return jsonify(webhooks.update_endpoint(res.session_factory, res.webhook_urls, tenant_id(), endpoint_id, changes))
+
+
+@bp.delete("/<uuid:endpoint_id>")
+def delete_webhook(endpoint_id: uuid.UUID) -> Response:
+    webhooks.delete_endpoint(resources().session_factory, tenant_id(), endpoint_id)
+    return Response(status=204)
+
+
+@bp.post("/<uuid:endpoint_id>/secret-rotations")
+def rotate_secret(endpoint_id: uuid.UUID) -> Response:
+    """A new secret; the old one signs too for `overlap_hours` (default 24). The body is optional."""
+    overlap_hours = json_body(request, RotateSecret)[0].overlap_hours if request.content_length else 24.0
+    res = resources()
+    view, secret = webhooks.rotate_secret(
+        res.session_factory, res.webhook_secrets, tenant_id(), endpoint_id, timedelta(hours=overlap_hours)
+    )
+    return jsonify({**view, "secret": secret})
+
+
+@bp.get("/<uuid:endpoint_id>/deliveries")
+def list_deliveries(endpoint_id: uuid.UUID) -> Response:
+    page, status = page_params(request, DELIVERY_SORTABLE, tuple(DeliveryStatus))
+    data, total = webhooks.list_deliveries(
+        resources().autocommit_session_factory, tenant_id(), endpoint_id, page, status
+    )
+    return page_of(data, page, total)
+
+
+@bp.post("/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/resend")
+def resend_delivery(endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> Response:
+    """Send the delivery's event again, now (a new delivery with the same event id)."""
+    delivery = webhooks.resend(resources().session_factory, tenant_id(), endpoint_id, delivery_id)
+    response = jsonify(delivery)
+    response.status_code = 202
+    return response

@@ -1,0 +1,90 @@
+"""The webhook sender: `python -m workers.webhook_sender` (one is enough; more are safe).
+
+Every WEBHOOK_POLL_SECONDS it claims the deliveries that are due, sends them
+(WEBHOOK_CONCURRENCY at a time) and records each outcome
+(services/webhook_delivery.py). It keeps going through database outages,
+stops cleanly on SIGTERM/SIGINT, and like the relay writes a heartbeat:
+`python -m workers.webhook_sender --check` is its health check.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+import config
+from models.db import make_engine, make_session_factory
+from services import webhook_delivery
+from services.webhook_secrets import SecretBox
+from services.webhook_urls import UrlPolicy
+from telemetry import logs, metrics
+from workers import liveness
+
+log = logging.getLogger("orderly.webhooks")
+
+HEALTHY_WITHIN_SECONDS = 60.0
+WATCHDOG_SECONDS = 300.0
+
+
+def policy_from(settings: config.Settings) -> webhook_delivery.SenderPolicy:
+    return webhook_delivery.SenderPolicy(
+        urls=UrlPolicy.from_settings(
+            settings.webhook_allowed_networks, settings.webhook_allow_http, testing=config.testing()
+        ),
+        timeout=settings.webhook_timeout_seconds,
+        ca_bundle=settings.webhook_ca_bundle or None,
+        retry_for=timedelta(hours=settings.webhook_retry_hours),
+        retry_base=timedelta(seconds=settings.webhook_retry_base_seconds),
+        disable_after=timedelta(hours=settings.webhook_disable_after_hours),
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
+        batch=settings.webhook_concurrency * 2,
+    )
+
+
+def main() -> None:
+    settings = config.current()
+    heartbeat_file = liveness.default_heartbeat_file("webhook-sender")
+    if sys.argv[1:] == ["--check"]:
+        healthy, reason = liveness.check(heartbeat_file, HEALTHY_WITHIN_SECONDS)
+        print(f"webhook sender {'healthy' if healthy else 'unhealthy'}: {reason}")
+        sys.exit(0 if healthy else 1)
+    logs.configure()
+    box = SecretBox(settings.webhook_secrets_key)
+    if not box.configured:
+        log.warning("WEBHOOK_SECRETS_KEY is not set: webhooks cannot be registered, and none are sent")
+    policy = policy_from(settings)
+    session_factory = make_session_factory(
+        make_engine(settings.database_url, pool_size=1, application_name="orderly-webhooks")
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    metrics_port = metrics.serve("webhooks")
+    log.info("webhook sender started: %d at once; metrics on port %s", settings.webhook_concurrency, metrics_port)
+    heartbeat = liveness.Heartbeat(Path(heartbeat_file), WATCHDOG_SECONDS)
+    heartbeat.start_watchdog()
+    with ThreadPoolExecutor(settings.webhook_concurrency, thread_name_prefix="webhook") as pool:
+        while not stop.is_set():
+            heartbeat.beat()
+            sent = 0
+            try:
+                sent = webhook_delivery.run_round(session_factory, policy, box, pool) if box.configured else 0
+            except Exception:
+                log.exception("webhook round failed")  # PostgreSQL down, most likely: next round
+            if sent < policy.batch:  # a full batch: more may be due at once
+                stop.wait(settings.webhook_poll_seconds)
+    log.info("webhook sender stopped")
+
+
+if __name__ == "__main__":
+    main()
