@@ -7,7 +7,9 @@ cannot hide the requests that should have gone out meanwhile (coordinated
 omission, the reason for wrk2). Requests go out over a pool of keep-alive
 connections; a new one is opened when all are busy.
 
-python -m bench.paced URL PATH RATE SECONDS  (environment: BENCH_KEY, BENCH_BODY, BENCH_METHOD)
+python -m bench.paced URL PATH RATE SECONDS  (environment: BENCH_KEY, BENCH_BODY, BENCH_METHOD,
+BENCH_PREFER: a Prefer header, e.g. "respond-async, wait=20": the latency is then the client's wait
+for the finished job, when the answer is 200)
 prints one JSON line: sent, status counts, latency percentiles (ms), lateness.
 """
 
@@ -81,6 +83,8 @@ async def run(url: str, path: str, rate: float, seconds: float) -> dict[str, obj
     head = f"Host: {parts.netloc}\r\n"
     if os.environ.get("BENCH_KEY"):
         head += f"Authorization: Bearer {os.environ['BENCH_KEY']}\r\n"
+    if os.environ.get("BENCH_PREFER"):
+        head += f"Prefer: {os.environ['BENCH_PREFER']}\r\n"
     if os.environ.get("BENCH_METHOD", "POST") == "GET":
         request = f"GET {path} HTTP/1.1\r\n{head}\r\n".encode()
     else:

@@ -10,6 +10,10 @@ Phases (wrk with bench/lua/pipeline.lua, one connection per thread), each run
   post       closed-loop POST creates; accepted/s (202 only), then the backlog
              drained: completed/s from the first accept to the last finish
   poll       POST a create then poll its job back to back; completed/s
+  wait       POST a create then GET its job with ?wait=20 (answered when it finishes)
+  prefer     POST a create with `Prefer: respond-async, wait=20`: one request, answered with the finished job
+  waiters    POST-only accepts alone, and while 500 requests hold a ?wait=20
+  open_wait_250  Prefer-waiting POSTs at 250/s, open loop: the client's latency to the finished job
   lifecycle  create, pay, ship, deliver one order, polling each job
   get_order  warm-cache GET of one order;  get_job  GET of a finished job
   readyz_flood  an authenticated GET's p99 alone, then during a /readyz flood
@@ -38,10 +42,12 @@ from typing import Any
 os.environ["ORDERLY_TESTING"] = "1"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "client"))  # the Python client drives the correctness phases
 
 import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from dotenv import dotenv_values  # noqa: E402
+from orderly_client import Client, ProblemError  # noqa: E402
 
 import config  # noqa: E402
 from bench import report, stacks  # noqa: E402
@@ -224,6 +230,30 @@ class Bench:
 
         return run
 
+    def open_wait_phase(self, rate: float) -> Callable[[], dict[str, Any]]:
+        """Issue 11: clients that POST with `Prefer: respond-async, wait=20` at a
+        fixed rate (open loop): the latency bench/paced.py measures from each
+        scheduled send to its answer is the client's wait for the finished job."""
+
+        def run() -> dict[str, Any]:
+            env = {**os.environ, "BENCH_KEY": self.key, "BENCH_BODY": CREATE_BODY,
+                   "BENCH_PREFER": "respond-async, wait=20"}  # fmt: skip
+            since = datetime.now(UTC)
+            result = subprocess.run(
+                [sys.executable, "-m", "bench.paced", self.orderly.url, "/api/v1/orders", str(rate), str(self.seconds)],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=self.seconds + 120, check=True,
+            )  # fmt: skip
+            figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+            figures["rate"] = rate
+            figures["finished_in_answer"] = figures["statuses"].get("200", 0)
+            figures["unexpected"] = figures["answered"] - figures["finished_in_answer"]
+            drained = self.drain("orderly", since)
+            del drained["last_finished"]
+            figures.update(drained)
+            return figures
+
+        return run
+
     def open_loop_phase(self, system: str, rate: float | None) -> Callable[[], dict[str, Any]]:
         """POSTs at a fixed rate (bench/paced.py, latency from the scheduled send
         time): `rate`, or half of this round's closed-loop completed rate (what
@@ -256,17 +286,18 @@ class Bench:
         applied, and how many optimistic-lock retries that took."""
 
         def run() -> dict[str, Any]:
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self.key}"
-            order_id = self.created_order(session)
+            client = self.client()
+            order_id = self.created_order()
             log = stacks.stack.LOGS / "worker-bench.log"
             log_start = log.stat().st_size
             since = datetime.now(UTC)
 
             def command(i: int) -> int:
-                body = {"command": ("pay", "cancel")[i % 2]}  # no delete: later ones would get 404
-                url = f"{self.orderly.url}/api/v1/orders/{order_id}/commands"
-                return requests.post(url, json=body, headers=session.headers, timeout=30).status_code
+                try:  # no delete: later ones would get 404
+                    client.submit(order_id, ("pay", "cancel")[i % 2])
+                except ProblemError as refused:
+                    return refused.status
+                return 202
 
             with ThreadPoolExecutor(max_workers=32) as pool:
                 statuses = list(pool.map(command, range(commands)))
@@ -286,16 +317,17 @@ class Bench:
 
         return run
 
-    def created_order(self, session: requests.Session) -> str:
+    def client(self) -> Client:
+        """The Python client (client/): idempotent retries, waits without polling."""
+        return Client(self.orderly.url, self.key, timeout=30)
+
+    def created_order(self) -> str:
         """A new order, once the worker has created it."""
-        order = {"currency": "USD", "items": [{"sku": "B-1", "quantity": 1, "unit_price_cents": 999}]}
-        job = session.post(f"{self.orderly.url}/api/v1/orders", json=order, timeout=10).json()
-        deadline = time.monotonic() + 30
-        while session.get(f"{self.orderly.url}/api/v1/jobs/{job['id']}", timeout=10).json()["status"] != "succeeded":
-            if time.monotonic() > deadline:
-                raise RuntimeError("an order was not created in 30 s")
-            time.sleep(0.05)
-        return str(job["order_id"])
+        client = self.client()
+        job = client.wait(client.create_order("USD", [{"sku": "B-1", "quantity": 1, "unit_price_cents": 999}]), 30)
+        if not job.succeeded:
+            raise RuntimeError(f"an order was not created: {job}")
+        return job.order_id
 
     def get_phase(self, url: str, target: str, path: str) -> Callable[[], dict[str, Any]]:
         def run() -> dict[str, Any]:
@@ -403,7 +435,7 @@ class Bench:
         """An order in the cache and a finished job, for the read phases."""
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {self.key}"
-        order_id = self.created_order(session)
+        order_id = self.created_order()
         session.get(f"{self.orderly.url}/api/v1/orders/{order_id}", timeout=10)  # fills the cache
         job = session.get(f"{self.orderly.url}/api/v1/jobs?limit=1", timeout=10).json()["data"][0]
         bare_job = requests.post(f"{self.bare.url}/jobs", json={"command": "create"}, timeout=10).json()
@@ -423,12 +455,14 @@ class Bench:
             ("poll", "bare", self.pipeline_phase("bare", "poll")),
             ("poll", "orderly", self.pipeline_phase("orderly", "poll")),
             ("wait", "orderly", self.pipeline_phase("orderly", "wait")),
+            ("prefer", "orderly", self.pipeline_phase("orderly", "prefer")),
             ("waiters", "orderly", self.waiters_phase()),
             ("lifecycle", "bare", self.pipeline_phase("bare", "lifecycle")),
             ("lifecycle", "orderly", self.pipeline_phase("orderly", "lifecycle")),
             ("open_250", "bare", self.open_loop_phase("bare", 250)),
             ("open_250", "orderly", self.open_loop_phase("orderly", 250)),
             ("open_half", "orderly", self.open_loop_phase("orderly", None)),
+            ("open_wait_250", "orderly", self.open_wait_phase(250)),
             ("hot_order", "orderly", self.hot_order_phase()),
             ("get_order", "orderly", self.get_phase(self.orderly.url, "orderly", order_path)),
             ("readyz_flood", "orderly", self.readyz_flood_phase(order_path)),

@@ -17,11 +17,12 @@ import hmac
 import json
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,8 +33,8 @@ from models.base import iso
 from services import webhook_http
 from services.faults import fault_point
 from services.unit_of_work import UnitOfWork
-from services.webhook_secrets import SecretBox
-from services.webhook_urls import Resolver, UrlPolicy, UrlRefused, system_resolver
+from services.webhook_secrets import SecretBox, SecretsUnavailable
+from services.webhook_urls import Resolver, Target, UrlPolicy, UrlRefused, system_resolver
 from telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -113,21 +114,38 @@ class Result:
     attempts: int
     answer: webhook_http.Answer | None  # None: not sent (refused, endpoint gone)
     failure: str | None  # why it failed; None when delivered
+    final: bool = False  # no point retrying: the endpoint was deleted or disabled
 
 
 def send(delivery: Row[Any], policy: SenderPolicy, box: SecretBox, resolver: Resolver = system_resolver) -> Result:
-    """Make one attempt (no database access: safe in a thread)."""
+    """Make one attempt (no database access: safe in a thread). Never raises:
+    whatever goes wrong is this delivery's failure, not the round's."""
 
-    def result(answer: webhook_http.Answer | None, failure: str | None) -> Result:
-        return Result(delivery.id, delivery.endpoint_id, delivery.created_at, delivery.attempts, answer, failure)
+    def result(answer: webhook_http.Answer | None, failure: str | None, final: bool = False) -> Result:
+        ids = (delivery.id, delivery.endpoint_id, delivery.created_at, delivery.attempts)
+        return Result(*ids, answer, failure, final)
 
     if delivery.deleted_at is not None or not delivery.enabled:
-        return result(None, "the endpoint was deleted" if delivery.deleted_at else "the endpoint is disabled")
+        gone = "the endpoint was deleted" if delivery.deleted_at else "the endpoint is disabled"
+        return result(None, gone, final=True)
     try:
         target = policy.urls.resolve(delivery.url, resolver)
     except UrlRefused as refused:
         metrics.WEBHOOK_DELIVERIES.labels("refused").inc()
         return result(None, f"refused: {refused}")
+    try:
+        return result(*_post(delivery, target, policy, box))
+    except SecretsUnavailable as exc:
+        return result(None, str(exc))
+    except Exception:
+        log.exception("webhook delivery %s: unexpected error", delivery.id)
+        return result(None, "internal error in the sender (its log has the details)")
+
+
+def _post(
+    delivery: Row[Any], target: Target, policy: SenderPolicy, box: SecretBox
+) -> tuple[webhook_http.Answer, str | None]:
+    """Sign and POST the delivery's event: the answer, and the failure if any."""
     now = datetime.now(UTC)
     secrets = [box.open(delivery.secret_ciphertext)]
     if delivery.previous_secret_ciphertext and (delivery.previous_secret_expires_at or now) > now:
@@ -144,7 +162,7 @@ def send(delivery: Row[Any], policy: SenderPolicy, box: SecretBox, resolver: Res
     answer = webhook_http.post(target, body, headers, policy.timeout, policy.ca_bundle)
     fault_point("webhook.after_send")
     metrics.WEBHOOK_SECONDS.observe(answer.seconds)
-    return result(answer, answer.error)
+    return answer, answer.error
 
 
 _DELIVERED = text("""
@@ -205,31 +223,69 @@ def record(session_factory: sessionmaker[Session], result: Result, policy: Sende
             metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
         else:
             backoff = policy.backoff(result.attempts)
-            gone = result.answer is None and result.failure.startswith("the endpoint")
-            give_up = gone or datetime.now(UTC) + backoff > result.created_at + policy.retry_for
+            give_up = result.final or datetime.now(UTC) + backoff > result.created_at + policy.retry_for
             error = result.failure
-            if give_up and not gone:
+            if give_up and not result.final:
                 error = f"gave up after {result.attempts} attempts: {error}"
             uow.session.execute(
                 _FAILED_ATTEMPT,
                 {"id": result.delivery_id, "give_up": give_up, "backoff": backoff, "code": code, "error": error[:500]},
             )
             metrics.WEBHOOK_DELIVERIES.labels("gave_up" if give_up else "retrying").inc()
-            if not gone:
+            if not result.final:
                 _note_endpoint_failing(uow.session, result.endpoint_id, result.failure, policy)
         uow.commit()
 
 
-def run_round(
-    session_factory: sessionmaker[Session],
-    policy: SenderPolicy,
-    box: SecretBox,
-    pool: ThreadPoolExecutor,
-    resolver: Resolver = system_resolver,
-    claim_due: Callable[[sessionmaker[Session], SenderPolicy], list[Row[Any]]] = claim,
-) -> int:
-    """Claim due deliveries, send them concurrently, record each; how many were sent."""
-    due = claim_due(session_factory, policy)
-    for result in pool.map(lambda delivery: send(delivery, policy, box, resolver), due):
-        record(session_factory, result, policy)
-    return len(due)
+class Sender:
+    """Deliveries in flight on a pool of threads: each thread sends one and
+    records its outcome itself, so a slow endpoint (or a slow DNS answer)
+    holds one thread, never the others' records. A round claims only as many
+    deliveries as there are free threads; the rest stay due for the next."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        policy: SenderPolicy,
+        box: SecretBox,
+        concurrency: int,
+        resolver: Resolver = system_resolver,
+    ) -> None:
+        self._session_factory = session_factory
+        self._policy = policy
+        self._box = box
+        self._resolver = resolver
+        self._concurrency = concurrency
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    def round(self) -> int:
+        """Claim what the free threads can take and start sending it; how many."""
+        with self._lock:
+            free = self._concurrency - self._in_flight
+        if free <= 0:
+            return 0
+        due = claim(self._session_factory, replace(self._policy, batch=free))
+        with self._lock:
+            self._in_flight += len(due)
+        for delivery in due:
+            self._pool.submit(self._deliver, delivery)
+        return len(due)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return self._in_flight == 0
+
+    def close(self) -> None:
+        """Wait for the deliveries in flight (each bounded by its timeouts)."""
+        self._pool.shutdown(wait=True)
+
+    def _deliver(self, delivery: Row[Any]) -> None:
+        try:
+            record(self._session_factory, send(delivery, self._policy, self._box, self._resolver), self._policy)
+        except Exception:  # PostgreSQL down, most likely: the lease brings the delivery back
+            log.exception("webhook delivery %s: could not record its outcome", delivery.id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1

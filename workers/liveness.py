@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import tempfile
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +69,16 @@ def check(path: Path, healthy_within_seconds: float) -> tuple[bool, str]:
     if age > healthy_within_seconds:
         return False, f"last heartbeat {age:.0f} s ago (more than {healthy_within_seconds:.0f} s)"
     return True, f"last heartbeat {age:.1f} s ago"
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: a loop process's cue to finish its
+    round and exit cleanly (compose and supervisord stop with SIGTERM)."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop

@@ -13,13 +13,10 @@ RETENTION_EVERY_SECONDS (an hour) it also runs the retention purge
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 
 import config
 from models.db import make_engine, make_session_factory
@@ -55,13 +52,7 @@ def main() -> None:
         make_engine(settings.database_url, pool_size=1, application_name="orderly-relay")
     )
     cache = OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = liveness.stop_on_signals()
     metrics_port = metrics.serve("relay")
     log.info("relay started: every %ss, %s; metrics on port %s", settings.relay_interval_seconds, policy, metrics_port)
     heartbeat = liveness.Heartbeat(heartbeat_file, settings.relay_watchdog_seconds)

@@ -10,13 +10,9 @@ stops cleanly on SIGTERM/SIGINT, and like the relay writes a heartbeat:
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 
 import config
 from models.db import make_engine, make_session_factory
@@ -43,7 +39,7 @@ def policy_from(settings: config.Settings) -> webhook_delivery.SenderPolicy:
         retry_base=timedelta(seconds=settings.webhook_retry_base_seconds),
         disable_after=timedelta(hours=settings.webhook_disable_after_hours),
         lease=timedelta(seconds=settings.webhook_lease_seconds),
-        batch=settings.webhook_concurrency * 2,
+        batch=settings.webhook_concurrency,
     )
 
 
@@ -59,30 +55,26 @@ def main() -> None:
     if not box.configured:
         log.warning("WEBHOOK_SECRETS_KEY is not set: webhooks cannot be registered, and none are sent")
     policy = policy_from(settings)
-    session_factory = make_session_factory(
-        make_engine(settings.database_url, pool_size=1, application_name="orderly-webhooks")
+    # A connection for the claims and one per delivery thread, which records its outcome.
+    engine = make_engine(
+        settings.database_url, pool_size=settings.webhook_concurrency + 1, application_name="orderly-webhooks"
     )
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    session_factory = make_session_factory(engine)
+    stop = liveness.stop_on_signals()
     metrics_port = metrics.serve("webhooks")
     log.info("webhook sender started: %d at once; metrics on port %s", settings.webhook_concurrency, metrics_port)
     heartbeat = liveness.Heartbeat(Path(heartbeat_file), WATCHDOG_SECONDS)
     heartbeat.start_watchdog()
-    with ThreadPoolExecutor(settings.webhook_concurrency, thread_name_prefix="webhook") as pool:
-        while not stop.is_set():
-            heartbeat.beat()
-            sent = 0
-            try:
-                sent = webhook_delivery.run_round(session_factory, policy, box, pool) if box.configured else 0
-            except Exception:
-                log.exception("webhook round failed")  # PostgreSQL down, most likely: next round
-            if sent < policy.batch:  # a full batch: more may be due at once
-                stop.wait(settings.webhook_poll_seconds)
+    sender = webhook_delivery.Sender(session_factory, policy, box, settings.webhook_concurrency)
+    while not stop.is_set():
+        heartbeat.beat()
+        try:
+            if box.configured:
+                sender.round()
+        except Exception:
+            log.exception("webhook round failed")  # PostgreSQL down, most likely: next round
+        stop.wait(settings.webhook_poll_seconds)
+    sender.close()
     log.info("webhook sender stopped")
 
 

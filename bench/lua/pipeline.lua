@@ -4,6 +4,8 @@
 -- BENCH_MODE   post       POST creates back to back (closed loop)
 --              poll       POST a create, then GET its job until finished, repeat
 --              wait       the same, each GET with ?wait=20 (Orderly: the answer comes when the job finishes)
+--              prefer     POST with `Prefer: respond-async, wait=20`: one request, answered 200 with the
+--                         finished job (a 202 falls back to GET ?wait=20)
 --              lifecycle  create, pay, ship, deliver one order, polling each job
 --              get        GET BENCH_PATH back to back
 -- BENCH_TARGET orderly | bare (the paths and bodies of each API)
@@ -25,6 +27,12 @@ if key then
   headers["Authorization"] = "Bearer " .. key
 end
 
+local prefer_headers = {}
+for name, value in pairs(headers) do
+  prefer_headers[name] = value
+end
+prefer_headers["Prefer"] = "respond-async, wait=20"
+
 local steps = { "create", "pay", "ship", "deliver" }
 local create_body = '{"currency":"USD","items":[{"sku":"B-1","quantity":1,"unit_price_cents":999}]}'
 
@@ -36,7 +44,7 @@ local function post_request()
   local command = steps[step]
   if target == "orderly" then
     if command == "create" then
-      return wrk.format("POST", "/api/v1/orders", headers, create_body)
+      return wrk.format("POST", "/api/v1/orders", mode == "prefer" and prefer_headers or headers, create_body)
     end
     return wrk.format("POST", "/api/v1/orders/" .. order .. "/commands", headers, '{"command":"' .. command .. '"}')
   end
@@ -54,7 +62,7 @@ function request()
   if state == "poll" then
     polls = polls + 1
     local prefix = target == "orderly" and "/api/v1/jobs/" or "/jobs/"
-    local suffix = mode == "wait" and "?wait=20" or ""
+    local suffix = (mode == "wait" or mode == "prefer") and "?wait=20" or ""
     return wrk.format("GET", prefix .. job .. suffix, headers)
   end
   return post_request()
@@ -62,7 +70,7 @@ end
 
 local function finished(body)
   local status = body:match('"status"%s*:%s*"(%a+)"')
-  if status ~= "succeeded" and status ~= "failed" then
+  if status ~= "succeeded" and status ~= "failed" and status ~= "cancelled" then
     return
   end
   state = "post"
@@ -83,7 +91,10 @@ function response(status, _, body)
   if mode == "get" then
     if status == 200 then accepted = accepted + 1 else unexpected = unexpected + 1 end
   elseif state == "post" then
-    if status == 202 then
+    if status == 200 and mode == "prefer" then
+      accepted = accepted + 1
+      finished(body)
+    elseif status == 202 then
       accepted = accepted + 1
       if mode ~= "post" then
         job = body:match('"id"%s*:%s*"([^"]+)"')

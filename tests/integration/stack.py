@@ -100,30 +100,23 @@ def start_worker(name: str = "w1", concurrency: int = 2, **env: str) -> subproce
 
 def start_relay(name: str = "relay", **env: str) -> subprocess.Popen[bytes]:
     """The relay, impatient: jobs untouched for 2 s are published again."""
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
     settings = {"RELAY_INTERVAL_SECONDS": "0.5", "RELAY_QUEUED_AFTER_SECONDS": "2", **env}
-    return subprocess.Popen(
-        [sys.executable, "-m", "workers.relay"],
-        cwd=ROOT,
-        env=process_env(**settings),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    return _start_module("workers.relay", name, settings)
 
 
 def start_webhook_sender(name: str = "webhooks", **env: str) -> subprocess.Popen[bytes]:
     """The webhook sender, quick: polls every 0.1 s, retries after 0.5 s, 1 s..."""
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
     settings = {"WEBHOOK_POLL_SECONDS": "0.1", "WEBHOOK_RETRY_BASE_SECONDS": "0.5", "WEBHOOK_TIMEOUT_SECONDS": "1",
                 "WEBHOOK_LEASE_SECONDS": "3", **env}  # fmt: skip
+    return _start_module("workers.webhook_sender", name, settings)
+
+
+def _start_module(module: str, name: str, settings: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`python -m module` in the test environment, its output in .local/test-logs/<name>.log."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [sys.executable, "-m", "workers.webhook_sender"],
-        cwd=ROOT,
-        env=process_env(**settings),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [sys.executable, "-m", module], cwd=ROOT, env=process_env(**settings), stdout=log, stderr=subprocess.STDOUT
     )
 
 

@@ -9,7 +9,6 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -70,11 +69,17 @@ def ca_bundle(ca: trustme.CA, tmp_path) -> str:
 
 @pytest.fixture(autouse=True)
 def nothing_left_pending(session_factory) -> Iterator[None]:
-    """A test's undelivered deliveries must not reach the next test's sender."""
+    """Other tests' undelivered deliveries (to names that do not resolve here)
+    must not reach this test's sender, nor this test's the next one's."""
+
+    def fail_pending() -> None:
+        with session_factory() as session:
+            session.execute(text("UPDATE webhook_deliveries SET status = 'failed' WHERE status = 'pending'"))
+            session.commit()
+
+    fail_pending()
     yield
-    with session_factory() as session:
-        session.execute(text("UPDATE webhook_deliveries SET status = 'failed' WHERE status = 'pending'"))
-        session.commit()
+    fail_pending()
 
 
 def register(api, url: str, events: list[str] | None = None) -> tuple[dict[str, Any], str]:
@@ -101,13 +106,18 @@ def deliver(
     """Run the sender's rounds in this process (bounded) until `until()`."""
     box = SecretBox(config.current().webhook_secrets_key)
     extra = {"resolver": resolver} if resolver else {}
+    sender = webhook_delivery.Sender(session_factory, policy, box, concurrency=4, **extra)
     deadline = time.monotonic() + timeout
-    with ThreadPoolExecutor(4) as pool:
+    try:
         while time.monotonic() < deadline:
-            webhook_delivery.run_round(session_factory, policy, box, pool, **extra)
+            sender.round()
+            while not sender.idle() and time.monotonic() < deadline:
+                time.sleep(0.02)
             if until():
                 return
             time.sleep(0.1)
+    finally:
+        sender.close()
     raise AssertionError(f"not done within {timeout} s")
 
 
