@@ -6,6 +6,9 @@
   of what the order itself holds: dropped after 30 days. The job row stays,
   so every order event still names its job and the order's history is whole.
   Failed jobs keep their payload: an operator may still retry them.
+- A finished webhook delivery (delivered, or failed for good) is deleted
+  after 30 days: the tenant's record of what was sent, not the event itself
+  (the job and the order's events stay). Pending ones are never touched.
 
 Each batch is its own short transaction over an index (no long lock, no
 table scan); the relay runs a purge every hour, `db purge` on demand.
@@ -37,6 +40,15 @@ UPDATE jobs SET payload = NULL WHERE id = ANY (ARRAY(
 """)
 
 
+# Old rows come first in the table (append-mostly), so the LIMIT ends the scan early.
+_DELETE_DELIVERIES = text("""
+DELETE FROM webhook_deliveries WHERE id = ANY (ARRAY(
+    SELECT id FROM webhook_deliveries
+    WHERE status <> 'pending' AND created_at < :before
+    LIMIT :batch))
+""")
+
+
 @dataclass(frozen=True)
 class Policy:
     """How old a record must be to go; None keeps that kind."""
@@ -44,12 +56,14 @@ class Policy:
     keys_after: timedelta | None = timedelta(hours=24)
     payloads_after: timedelta | None = timedelta(days=30)
     batch: int = BATCH
+    deliveries_after: timedelta | None = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class Purged:
     keys_deleted: int
     payloads_dropped: int
+    deliveries_deleted: int = 0
 
 
 def purge(session_factory: sessionmaker[Session], policy: Policy, max_batches: int = 10_000) -> Purged:
@@ -60,7 +74,11 @@ def purge(session_factory: sessionmaker[Session], policy: Policy, max_batches: i
     if policy.payloads_after is not None:
         before = now - policy.payloads_after
         payloads = _in_batches(session_factory, _DROP_PAYLOADS, before, policy.batch, max_batches)
-    return Purged(keys, payloads)
+    deliveries = 0
+    if policy.deliveries_after is not None:
+        before = now - policy.deliveries_after
+        deliveries = _in_batches(session_factory, _DELETE_DELIVERIES, before, policy.batch, max_batches)
+    return Purged(keys, payloads, deliveries)
 
 
 def _in_batches(

@@ -74,9 +74,10 @@ def main() -> None:
             if time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + retention_every
                 purged = retention.purge(session_factory, retention_policy)
-                if purged.keys_deleted or purged.payloads_dropped:
-                    log.info("retention: %d idempotency keys deleted, %d job payloads dropped",
-                             purged.keys_deleted, purged.payloads_dropped)  # fmt: skip
+                if purged.keys_deleted or purged.payloads_dropped or purged.deliveries_deleted:
+                    log.info("retention: %d idempotency keys deleted, %d job payloads dropped, "
+                             "%d webhook deliveries deleted",
+                             purged.keys_deleted, purged.payloads_dropped, purged.deliveries_deleted)  # fmt: skip
         except Exception:
             # PostgreSQL down, most likely: try again next round.
             log.exception("relay round failed")

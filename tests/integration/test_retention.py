@@ -32,10 +32,24 @@ def test_purge_drops_old_keys_and_payloads_and_keeps_every_history(api, session_
                              "WHERE tenant_id = :tenant"), {"tenant": api.tenant_id})  # fmt: skip
         session.commit()
 
+    endpoint = api.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/r", "events": ["job.finished"]})
+    endpoint_id = endpoint.json()["id"]
+    with session_factory() as session:
+        insert = text(
+            "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload, status, created_at) "
+            "VALUES (:e, gen_random_uuid(), 'job.finished', '{}', :s, now() - make_interval(days => :d))"
+        )
+        for status, age in (("delivered", 31), ("failed", 31), ("pending", 31), ("delivered", 1)):
+            session.execute(insert, {"e": endpoint_id, "s": status, "d": age})
+        session.commit()
+
     purged = flask_cli("db", "purge", "--batch", "1", "--json")  # several batches of one
     assert purged.returncode == 0, purged.stderr
     counts = json.loads(purged.stdout)
     assert counts["idempotency_keys_deleted"] >= 3 and counts["job_payloads_dropped"] >= 3
+    assert counts["webhook_deliveries_deleted"] >= 2
+    kept = api.get(f"/api/v1/webhooks/{endpoint_id}/deliveries").json()["data"]
+    assert sorted(d["status"] for d in kept) == ["delivered", "pending"]  # the recent one, and the pending one
 
     with session_factory() as session:
         payloads = dict(session.execute(text("SELECT id, payload FROM jobs WHERE id = ANY(:ids)"), {"ids": ids}).all())

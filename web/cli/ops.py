@@ -135,10 +135,11 @@ def register(app: Flask) -> None:
     @click.option("--batch", type=click.IntRange(1, 100_000), default=retention.BATCH, show_default=True)
     @json_option
     def purge(keys_older_than_hours: int, payloads_older_than_days: int, batch: int, as_json: bool) -> None:
-        """Retention: delete old Idempotency-Keys and drop old finished jobs'
-        payloads, in bounded batches. Jobs and events stay (order history)."""
+        """Retention: delete old Idempotency-Keys, drop old finished jobs'
+        payloads and delete finished webhook deliveries older than 30 days, in
+        bounded batches. Jobs and events stay (order history)."""
         policy = retention.Policy(timedelta(hours=keys_older_than_hours), timedelta(days=payloads_older_than_days),
                                   batch)  # fmt: skip
         done = retention.purge(resources().session_factory, policy)
-        emit_one({"idempotency_keys_deleted": done.keys_deleted, "job_payloads_dropped": done.payloads_dropped},
-                 as_json)  # fmt: skip
+        emit_one({"idempotency_keys_deleted": done.keys_deleted, "job_payloads_dropped": done.payloads_dropped,
+                  "webhook_deliveries_deleted": done.deliveries_deleted}, as_json)  # fmt: skip
