@@ -42,6 +42,8 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
      ("waiters", "orderly", "accepted_per_s_alone")),
     ("waiters", "orderly", "p99_ms_during", "POST p99 ms while 500 requests wait",
      ("waiters", "orderly", "p99_ms_alone")),
+    ("waiters", "orderly", "paced_p99_ms_during", "POSTs at 125/s (open loop): p99 ms while 500 requests wait",
+     ("waiters", "orderly", "paced_p99_ms_alone")),
     ("lifecycle", "orderly", "client_completed_per_s", "lifecycle: commands/s",
      ("lifecycle", "bare", "client_completed_per_s")),
     ("post", "orderly", "p50_us", "POST latency p50 (us, saturated)", ("post", "bare", "p50_us")),

@@ -120,6 +120,17 @@ class Bench:
         figures["seconds"] = figures["duration_us"] / 1e6
         return figures
 
+    def paced(self, url: str, path: str, rate: float, **env: str) -> dict[str, Any]:
+        """bench/paced.py: requests at a fixed rate (open loop); its figures.
+        `env`: BENCH_METHOD, BENCH_BODY, BENCH_KEY (default: the bench key), BENCH_PREFER."""
+        environment = {**os.environ, "BENCH_KEY": self.key, **env}
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.paced", url, path, str(rate), str(self.seconds)],
+            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=self.seconds + 120, check=True,
+        )  # fmt: skip
+        figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return figures
+
     def measured(self, phase: str, system: str, run: Callable[[], dict[str, Any]], repeat: int) -> None:
         profiler = self.profiler if repeat == 1 and system == "orderly" else None
         if profiler:
@@ -236,14 +247,9 @@ class Bench:
         scheduled send to its answer is the client's wait for the finished job."""
 
         def run() -> dict[str, Any]:
-            env = {**os.environ, "BENCH_KEY": self.key, "BENCH_BODY": CREATE_BODY,
-                   "BENCH_PREFER": "respond-async, wait=20"}  # fmt: skip
             since = datetime.now(UTC)
-            result = subprocess.run(
-                [sys.executable, "-m", "bench.paced", self.orderly.url, "/api/v1/orders", str(rate), str(self.seconds)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=self.seconds + 120, check=True,
-            )  # fmt: skip
-            figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+            figures = self.paced(self.orderly.url, "/api/v1/orders", rate, BENCH_BODY=CREATE_BODY,
+                                 BENCH_PREFER="respond-async, wait=20")  # fmt: skip
             figures["rate"] = rate
             figures["finished_in_answer"] = figures["statuses"].get("200", 0)
             figures["unexpected"] = figures["answered"] - figures["finished_in_answer"]
@@ -264,13 +270,8 @@ class Bench:
             stack = self.bare if system == "bare" else self.orderly
             target = rate or 0.5 * self.last_completed_rate[system]
             path, body = ("/api/v1/orders", CREATE_BODY) if system == "orderly" else ("/jobs", '{"command":"create"}')
-            env = {**os.environ, "BENCH_KEY": self.key, "BENCH_BODY": body}
             since = datetime.now(UTC)
-            result = subprocess.run(
-                [sys.executable, "-m", "bench.paced", stack.url, path, str(target), str(self.seconds)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=self.seconds + 120, check=True,
-            )  # fmt: skip
-            figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+            figures = self.paced(stack.url, path, target, BENCH_BODY=body)
             figures["rate"] = target
             accepted = figures["statuses"].get("202", 0)
             figures["unexpected"] = figures["answered"] - accepted
@@ -343,13 +344,7 @@ class Bench:
         (public, no key)."""
 
         def paced_get(path: str, rate: int, key: str) -> dict[str, Any]:
-            env = {**os.environ, "BENCH_METHOD": "GET", "BENCH_KEY": key}
-            result = subprocess.run(
-                [sys.executable, "-m", "bench.paced", self.orderly.url, path, str(rate), str(self.seconds)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=self.seconds + 120, check=True,
-            )  # fmt: skip
-            figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-            return figures
+            return self.paced(self.orderly.url, path, rate, BENCH_METHOD="GET", BENCH_KEY=key)
 
         def run() -> dict[str, Any]:
             alone = paced_get(order_path, 100, self.key)
@@ -368,23 +363,27 @@ class Bench:
 
         return run
 
-    def waiters_phase(self, waiters: int = 500) -> Callable[[], dict[str, Any]]:
+    def waiters_phase(self, waiters: int = 500, paced_rate: int = 125) -> Callable[[], dict[str, Any]]:
         """Issue 11: POST-only accepts, alone and while `waiters` requests each
-        hold a GET ?wait=20 on a job that does not finish (wrk, 4 threads)."""
+        hold a GET ?wait=20 on a job that does not finish (wrk, 4 threads):
+        closed loop (saturated: its p99 is mostly queueing), and open loop at
+        `paced_rate`/s, a load the API sustains, where the p99s compare."""
 
         def run() -> dict[str, Any]:
             job_id = self.unfinished_job()
             path = f"/api/v1/jobs/{job_id}?wait=20"
             alone = self.wrk(self.orderly.url, "post", "orderly", self.seconds)
+            paced_alone = self.paced(self.orderly.url, "/api/v1/orders", paced_rate, BENCH_BODY=CREATE_BODY)
             env = {**os.environ, "BENCH_MODE": "get", "BENCH_TARGET": "orderly", "BENCH_KEY": self.key,
                    "BENCH_PATH": path}  # fmt: skip
             holders = subprocess.Popen(
-                ["wrk", "-t4", f"-c{waiters}", f"-d{self.seconds + 6}s", "--timeout", "30s", "-s", str(LUA),
+                ["wrk", "-t4", f"-c{waiters}", f"-d{2 * self.seconds + 6}s", "--timeout", "30s", "-s", str(LUA),
                  self.orderly.url + path], env=env, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             time.sleep(3)  # every waiter connected and holding its wait
             during = self.wrk(self.orderly.url, "post", "orderly", self.seconds)
-            output, _ = holders.communicate(timeout=self.seconds + 90)
+            paced_during = self.paced(self.orderly.url, "/api/v1/orders", paced_rate, BENCH_BODY=CREATE_BODY)
+            output, _ = holders.communicate(timeout=2 * self.seconds + 90)
             self.finish(job_id)
             held = json.loads(next(x for x in output.splitlines() if x.startswith("BENCH "))[len("BENCH ") :])
             return {
@@ -392,6 +391,9 @@ class Bench:
                 "accepted_per_s_during": during["accepted"] / during["seconds"],
                 "p99_ms_alone": alone["p99_us"] / 1000,
                 "p99_ms_during": during["p99_us"] / 1000,
+                "paced_rate": paced_rate,
+                "paced_p99_ms_alone": paced_alone["accept_p99_ms"],
+                "paced_p99_ms_during": paced_during["accept_p99_ms"],
                 "waits_answered": held["accepted"],
                 "waits_not_200": held["unexpected"] + held["socket_errors"],
             }

@@ -30,9 +30,10 @@ LOCK_WAIT_MS = 2000
 def cancel_job(
     session_factory: sessionmaker[Session], tenant_id: uuid.UUID, job_id: uuid.UUID
 ) -> tuple[dict[str, Any], bool]:
-    """The tenant's job, and whether this call cancelled it; a job an earlier
-    call cancelled is answered the same way (a retried cancel is safe). NotFound, or JobNotCancellable with the
-    job's status when a worker has claimed or finished it."""
+    """The tenant's job, and whether this call cancelled it. A job an earlier
+    call cancelled is answered the same way (a retried cancel is safe).
+    NotFound; JobNotCancellable, with the job's status, once a worker has
+    claimed or finished it."""
     with UnitOfWork(session_factory) as uow:
         uow.session.execute(text(f"SET LOCAL lock_timeout = {LOCK_WAIT_MS}"))
         try:
