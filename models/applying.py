@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from models.base import iso, utcnow
 from models.job import JobStatus
 from models.status import Command, OrderStatus
-from models.webhook import EventType
-from models.webhook_outbox import APPLIED_EVENTS, job_finished_payload, outbox_ctes
+from models.webhook_outbox import APPLIED_EVENTS, job_finished_events, outbox_ctes
 
 _START = text("""
 UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()
@@ -133,19 +132,12 @@ def apply_transition(session: Session, job: Row[Any], order: Row[Any], new_statu
     ).scalar_one_or_none()
 
 
-_JOB_FAILED_PAYLOAD = job_finished_payload(
-    "id", "command", "order_id", "'failed'", "CAST(:error AS jsonb)", "CAST(:finished_at AS text)"
-)
-_FAILED_EVENTS = f"""
-    SELECT tenant_id, '{EventType.JOB_FINISHED}' AS event_type,
-           {_JOB_FAILED_PAYLOAD} AS payload
-    FROM failed"""
 _FAIL = text(f"""
 WITH failed AS (
     UPDATE jobs SET status = 'failed', error = :error, finished_at = :now
     WHERE id = :job_id AND status IN ('queued', 'running')
     RETURNING tenant_id, id, command, order_id
-),{outbox_ctes(_FAILED_EVENTS)}
+),{outbox_ctes(job_finished_events("failed", "failed", "CAST(:error AS jsonb)"))}
 SELECT count(*) FROM failed
 """).bindparams(bindparam("error", type_=JSONB))
 

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from models.base import iso, utcnow
 from models.job import IdempotencyKey, Job, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
-from models.webhook import EventType
-from models.webhook_outbox import job_finished_payload, outbox_ctes
+from models.webhook_outbox import job_finished_events, outbox_ctes
 
 
 @dataclass(frozen=True)
@@ -147,17 +146,12 @@ def requeue_failed_job(session: Session, job_id: uuid.UUID) -> Job | None:
     )
 
 
-_CANCELLED_EVENTS = f"""
-    SELECT tenant_id, '{EventType.JOB_FINISHED}' AS event_type,
-           {job_finished_payload("id", "command", "order_id", "'cancelled'", "NULL", "CAST(:finished_at AS text)")}
-           AS payload
-    FROM cancelled"""
 _CANCEL = text(f"""
 WITH cancelled AS (
     UPDATE jobs SET status = 'cancelled', finished_at = :now
     WHERE id = :job_id AND tenant_id = :tenant_id AND status = 'queued'
     RETURNING *
-),{outbox_ctes(_CANCELLED_EVENTS)}
+),{outbox_ctes(job_finished_events("cancelled", "cancelled", "NULL"))}
 SELECT * FROM cancelled
 """)
 

@@ -37,6 +37,14 @@ def job_finished_payload(job_id: str, command: str, order_id: str, status: str, 
     )
 
 
+def job_finished_events(finished: str, status: str, error: str) -> str:
+    """The events of a statement that finished a job without applying it
+    (failed, cancelled): a SELECT over the CTE `finished`, which returns the
+    job's tenant_id, id, command and order_id; the parameter :finished_at."""
+    payload = job_finished_payload("id", "command", "order_id", f"'{status}'", error, "CAST(:finished_at AS text)")
+    return f"SELECT tenant_id, '{EventType.JOB_FINISHED}' AS event_type, {payload} AS payload FROM {finished}"
+
+
 # The events of an applied command (create or transition), given the `event`
 # CTE (the order event just written, with its version) and the parameters
 # :tenant_id :job_id :command :order_id :from_status :to_status :finished_at.
