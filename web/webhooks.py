@@ -89,10 +89,10 @@ def delete_webhook(endpoint_id: uuid.UUID) -> Response:
 @bp.post("/<uuid:endpoint_id>/secret-rotations")
 def rotate_secret(endpoint_id: uuid.UUID) -> Response:
     """A new secret; the old one signs too for `overlap_hours` (default 24). The body is optional."""
-    overlap_hours = json_body(request, RotateSecret)[0].overlap_hours if request.content_length else 24.0
+    body = json_body(request, RotateSecret)[0] if request.content_length else RotateSecret.model_validate({})
     res = resources()
     view, secret = webhooks.rotate_secret(
-        res.session_factory, res.webhook_secrets, tenant_id(), endpoint_id, timedelta(hours=overlap_hours)
+        res.session_factory, res.webhook_secrets, tenant_id(), endpoint_id, timedelta(hours=body.overlap_hours)
     )
     return jsonify({**view, "secret": secret})
 

@@ -39,7 +39,6 @@ def policy_from(settings: config.Settings) -> webhook_delivery.SenderPolicy:
         retry_base=timedelta(seconds=settings.webhook_retry_base_seconds),
         disable_after=timedelta(hours=settings.webhook_disable_after_hours),
         lease=timedelta(seconds=settings.webhook_lease_seconds),
-        batch=settings.webhook_concurrency,
     )
 
 
