@@ -47,6 +47,7 @@ _PROBLEM_STATUSES = {
     "409": "A cancel of a job no longer queued (job_status says what it is); a webhook limit or state",
     "412": "If-Match names a version the order no longer has",
     "413": "Body over 1 MiB",
+    "414": "The request line (method, path and query) is longer than 8,190 bytes (gunicorn's limit)",
     "415": "The body is not application/json",
     "422": "Valid JSON that breaks the schema, or an Idempotency-Key reused with another request",
     "429": "Too many requests with this key, or too many unfinished jobs for the tenant",

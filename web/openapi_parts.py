@@ -15,10 +15,10 @@ def json_content(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def problems(*statuses: str) -> dict[str, Any]:
-    # Every answer may also be 401, 429 or 500.
+    # Every answer may also be 401, 414 (a URL too long for gunicorn), 429 or 500.
     return {
         status: {"$ref": f"#/components/responses/Problem{status}"}
-        for status in sorted({*statuses, "401", "429", "500"})
+        for status in sorted({*statuses, "401", "414", "429", "500"})
     }
 
 
