@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
-    """Base class: `detail` is safe to show to the client; `retry_after` (seconds)
-    tells it when trying again makes sense."""
+    """Base class: `detail` (and `extra`) are safe to show to the client;
+    `retry_after` (seconds) tells it when trying again makes sense."""
 
-    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+    def __init__(self, detail: str, retry_after: int | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.retry_after = retry_after
+        # RFC 9457 extension members: fields a client acts on, beside the detail.
+        self.extra = extra
 
 
 class NotFound(ServiceError):
@@ -33,8 +37,7 @@ class JobNotCancellable(Conflict):
     """A worker has claimed or finished the job: too late to cancel it."""
 
     def __init__(self, job_id: object, status: str) -> None:
-        super().__init__(f"job {job_id} is {status}: only a queued job can be cancelled")
-        self.job_status = status
+        super().__init__(f"job {job_id} is {status}: only a queued job can be cancelled", job_status=status)
 
 
 class Unauthenticated(ServiceError):

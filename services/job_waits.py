@@ -46,7 +46,8 @@ def channel(job_id: uuid.UUID) -> str:
 
 
 def announce_finished(client: redis.Redis, guard: FailFast, job_id: uuid.UUID) -> None:
-    """The worker, after the commit: wake whoever waits on the job (nobody, usually)."""
+    """After the commit that finished the job (the worker's, or a cancel's):
+    wake whoever waits on it (nobody, usually)."""
     guard.call(client.publish, channel(job_id), "finished")
 
 

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,7 +52,6 @@ class SenderPolicy:
     retry_base: timedelta = timedelta(seconds=30)
     disable_after: timedelta = timedelta(hours=72)
     lease: timedelta = timedelta(seconds=60)
-    batch: int = 32
 
     def backoff(self, attempts: int) -> timedelta:
         """Before attempt `attempts + 1`: base * 2^(attempts-1), capped at 6 h, +-20 % jitter."""
@@ -97,11 +96,12 @@ RETURNING d.id, d.event_id, d.event_type, d.payload, d.occurred_at, d.created_at
 """)
 
 
-def claim(session_factory: sessionmaker[Session], policy: SenderPolicy) -> list[Row[Any]]:
-    """Due deliveries, each leased for `policy.lease`: other senders skip it
-    meanwhile, and it comes due again if this one dies before recording."""
+def claim(session_factory: sessionmaker[Session], policy: SenderPolicy, limit: int) -> list[Row[Any]]:
+    """Up to `limit` due deliveries, each leased for `policy.lease`: other
+    senders skip it meanwhile, and it comes due again if this one dies before
+    recording."""
     with UnitOfWork(session_factory) as uow:
-        rows = list(uow.session.execute(_CLAIM, {"limit": policy.batch, "lease": policy.lease}))
+        rows = list(uow.session.execute(_CLAIM, {"limit": limit, "lease": policy.lease}))
         uow.commit()
     return rows
 
@@ -266,7 +266,7 @@ class Sender:
             free = self._concurrency - self._in_flight
         if free <= 0:
             return 0
-        due = claim(self._session_factory, replace(self._policy, batch=free))
+        due = claim(self._session_factory, self._policy, free)
         with self._lock:
             self._in_flight += len(due)
         for delivery in due:

@@ -67,7 +67,7 @@ def register_error_handlers(app: Flask) -> None:
         for cls in type(exc).__mro__:
             if cls in SERVICE_ERRORS:
                 status, slug, title = SERVICE_ERRORS[cls]
-                response = problem_response(status, slug, title, exc.detail, **_extra_members(exc))
+                response = problem_response(status, slug, title, exc.detail, **exc.extra)
                 if exc.retry_after is not None:
                     response.headers["Retry-After"] = str(exc.retry_after)
                 return response
@@ -88,13 +88,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return problem_response(500, "internal-error", "Internal Server Error", "an unexpected error occurred")
-
-
-def _extra_members(exc: ServiceError) -> dict[str, Any]:
-    """Fields a client acts on, beside the detail (RFC 9457 extension members)."""
-    if isinstance(exc, JobNotCancellable):
-        return {"job_status": exc.job_status}
-    return {}
 
 
 def register_database_error_handler(app: Flask) -> None:
