@@ -54,7 +54,7 @@ from bench import report, stacks  # noqa: E402
 from bench.preload import preload  # noqa: E402
 from bench.processes import CpuSample, descendants, rss_mib  # noqa: E402
 from bench.profile import Profiler  # noqa: E402
-from models.db import make_engine, make_session_factory  # noqa: E402
+from infra.db import make_engine, make_session_factory  # noqa: E402
 from services import apikeys  # noqa: E402
 
 LUA = Path(__file__).with_name("lua") / "pipeline.lua"

@@ -6,7 +6,6 @@ Functions take a session and never commit: the caller's unit of work decides.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -15,17 +14,11 @@ from sqlalchemy import CursorResult, Row, and_, delete, func, or_, select, text,
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from infra.pagination import Page, paginate
 from models.base import iso, utcnow
 from models.job import IdempotencyKey, Job, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
 from models.webhook_outbox import job_finished_events, outbox_ctes
-
-
-@dataclass(frozen=True)
-class Page:
-    number: int
-    limit: int
-    sort: str  # a column name, "-" prefixed for descending
 
 
 # ---------------------------------------------------------------- orders
@@ -231,15 +224,3 @@ def get_idempotency_key(session: Session, tenant_id: uuid.UUID, key: str) -> Ide
 def purge_idempotency_keys(session: Session, older_than: datetime) -> int:
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < older_than))
     return cast(CursorResult[Any], result).rowcount
-
-
-# ---------------------------------------------------------------- helpers
-def paginate(session: Session, model: type[Any], where: list[Any], page: Page) -> tuple[list[Any], int]:
-    column = getattr(model, page.sort.lstrip("-"))
-    order = column.desc() if page.sort.startswith("-") else column.asc()
-    # The id breaks ties so pages never overlap or skip rows.
-    rows: Iterable[Any] = session.scalars(
-        select(model).where(*where).order_by(order, model.id).limit(page.limit).offset((page.number - 1) * page.limit)
-    )
-    total = session.scalar(select(func.count()).select_from(model).where(*where))
-    return list(rows), int(total or 0)

@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from services.redis_client import FailFast
+from infra.redis_client import FailFast
 
 LIMIT = 20
 WINDOW_SECONDS = 60

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import redis
 
-from services.redis_client import FailFast
+from infra.redis_client import FailFast
 
 # KEYS[1] the tenant's count; ARGV: cap, seed ('' when the caller has none yet),
 # seed lifetime (ms). Returns 1 admitted (and counted), 0 refused, -1 no count.

@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from services.redis_client import FailFast
+from infra.redis_client import FailFast
 
 # KEYS[1] key; ARGV: version, json, ttl. Tombstones block older versions only,
 # entries block the same version too (nothing to gain from rewriting it).

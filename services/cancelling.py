@@ -16,10 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.errors import JobNotCancellable, NotFound
+from infra.unit_of_work import UnitOfWork
 from models import JobStatus
 from models import repository as repo
-from services.errors import JobNotCancellable, NotFound
-from services.unit_of_work import UnitOfWork
 from services.views import job_view
 
 # A worker's transaction lasts milliseconds; one that holds the job longer is

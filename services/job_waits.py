@@ -28,10 +28,10 @@ from collections.abc import Callable
 
 import redis
 
-from services.errors import RateLimited
-from services.faults import fault_point
-from services.process_thread import ProcessThread
-from services.redis_client import FailFast
+from infra.errors import RateLimited
+from infra.faults import fault_point
+from infra.process_thread import ProcessThread
+from infra.redis_client import FailFast
 from telemetry import metrics
 
 log = logging.getLogger(__name__)

@@ -35,8 +35,8 @@ from typing import Any
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.redis_client import FailFast
 from services import apikeys, audit
-from services.redis_client import FailFast
 
 KEEP_SECONDS = 60.0
 UNKNOWN_KEEP_SECONDS = 5.0

@@ -7,8 +7,8 @@ import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.messaging import Enqueue, JobMessage
 from models import repository as repo
-from services.orders import Enqueue, JobMessage
 from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ A command is accepted by committing a `queued` job; the message that asks a
 worker to apply it is handed to `enqueue` only after that commit, so a job a
 client was told about always exists. If publishing fails the job stays
 `queued` and the relay publishes it later (services/relay.py). The API's
-enqueue publishes in the background (workers/publisher.py); refusing new
+enqueue publishes in the background (infra/publisher.py); refusing new
 commands when the broker does not keep up is the caller's check, made before
 anything is committed.
 
@@ -18,42 +18,21 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
+from infra.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, RateLimited
+from infra.faults import fault_point
+from infra.messaging import Enqueue, JobMessage
+from infra.unit_of_work import UnitOfWork
 from models import Command, Job, JobStatus, accepting
 from models import repository as repo
 from models.base import utcnow
 from services.backlog import TenantBacklog
-from services.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, RateLimited
-from services.faults import fault_point
-from services.unit_of_work import UnitOfWork
 from services.views import JobFields
 from telemetry import metrics
 
 log = logging.getLogger(__name__)
-
-
-class JobMessage(NamedTuple):
-    """What a job's message carries: its id (the worker reads the rest from the
-    job row), which is also the Celery task id, and its command, which names
-    the task in logs and in Flower. A republished message has the same task
-    id; nothing in Celery depends on task ids being unique without a result
-    backend, and applying twice is prevented by the job row."""
-
-    id: uuid.UUID
-    command: str
-
-    @property
-    def task_label(self) -> str:
-        """The name logs and Flower show for the task (Celery's `shadow`):
-        the command, e.g. orderly.pay; the task run is always apply_order_command."""
-        return f"orderly.{self.command}"
-
-
-# Hands the message for a committed job to the broker (or to a publisher).
-Enqueue = Callable[[JobMessage], None]
 
 
 @dataclass(frozen=True)

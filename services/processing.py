@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.faults import fault_point
+from infra.unit_of_work import UnitOfWork
 from models import Command, InvalidTransition, OrderStatus, applying, next_status
 from models import repository as repo
-from services.faults import fault_point
-from services.unit_of_work import UnitOfWork
 from telemetry import metrics
 from telemetry.logs import request_id_var
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.errors import NotFound
+from infra.faults import fault_point
+from infra.pagination import Page
 from models import repository as repo
-from models.repository import Page
 from services.cache import OrderCache
-from services.errors import NotFound
-from services.faults import fault_point
 from services.views import event_view, job_view, order_view
 from telemetry import metrics
 

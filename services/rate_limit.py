@@ -19,7 +19,7 @@ from limits.errors import StorageError
 from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from services.redis_client import FailFast
+from infra.redis_client import FailFast
 
 
 class KeyRateLimiter:

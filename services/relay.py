@@ -18,9 +18,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.messaging import Enqueue, JobMessage
 from models import repository as repo
 from services.cache import OrderCache
-from services.orders import Enqueue, JobMessage
 from telemetry import metrics
 from telemetry.logs import log_context
 

@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.faults import fault_point
+from infra.unit_of_work import UnitOfWork
 from models.base import iso
 from services import webhook_http
-from services.faults import fault_point
-from services.unit_of_work import UnitOfWork
 from services.webhook_secrets import SecretBox, SecretsUnavailable
 from services.webhook_urls import Resolver, Target, UrlPolicy, UrlRefused, system_resolver
 from telemetry import metrics

@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.errors import Conflict, NotFound
+from infra.pagination import Page, paginate
+from infra.unit_of_work import UnitOfWork
 from models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from models import repository as repo
 from models.base import utcnow
-from models.repository import Page
-from services.errors import Conflict, NotFound
-from services.unit_of_work import UnitOfWork
 from services.views import delivery_view, endpoint_view
 from services.webhook_secrets import SecretBox, new_secret
 from services.webhook_urls import UrlPolicy
@@ -74,7 +73,7 @@ def list_endpoints(
     session_factory: sessionmaker[Session], tenant_id: uuid.UUID, page: Page
 ) -> tuple[list[dict[str, Any]], int]:
     with session_factory() as session:
-        rows, total = repo.paginate(session, WebhookEndpoint, _live(tenant_id), page)
+        rows, total = paginate(session, WebhookEndpoint, _live(tenant_id), page)
         return [endpoint_view(e) for e in rows], total
 
 
@@ -159,7 +158,7 @@ def list_deliveries(
         where = [WebhookDelivery.endpoint_id == endpoint_id]
         if status:
             where.append(WebhookDelivery.status == status)
-        rows, total = repo.paginate(session, WebhookDelivery, where, page)
+        rows, total = paginate(session, WebhookDelivery, where, page)
         return [delivery_view(d) for d in rows], total
 
 

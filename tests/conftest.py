@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 os.environ["ORDERLY_TESTING"] = "1"
 
 import config
-from models.db import make_engine, make_session_factory
+from infra.db import make_engine, make_session_factory
+from infra.redis_client import make_redis
 from services.cache import OrderCache
-from services.redis_client import make_redis
 
 
 @pytest.fixture(scope="session")

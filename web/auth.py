@@ -6,7 +6,7 @@ import uuid
 
 from flask import g, request
 
-from services.errors import RateLimited, Unauthenticated
+from infra.errors import RateLimited, Unauthenticated
 from web.resources import resources
 
 PUBLIC_ENDPOINTS = frozenset({"api.docs.openapi_json", "api.docs.docs_page", "api.docs.docs_asset"})

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from services.errors import NotFound
+from infra.errors import NotFound
 from web import openapi
 from web.docs_assets import INIT_SCRIPT_NAME, SWAGGER_UI_FILES
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from infra.errors import Overloaded, RateLimited
 from models import FINISHED, Command, OrderStatus
 from services import orders, queries
-from services.errors import Overloaded, RateLimited
 from services.views import JobFields
 from web import request_ids
 from web.auth import tenant_id

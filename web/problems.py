@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from services.errors import (
+from infra.errors import (
     Conflict,
     IdempotencyKeyReused,
     JobNotCancellable,

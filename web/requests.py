@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import Request
 from pydantic import BaseModel, ValidationError
 
-from models.repository import Page
+from infra.pagination import Page
 from services.job_waits import MAX_WAIT_SECONDS
 from services.orders import Idempotency
 from web.problems import Problem

@@ -14,21 +14,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import config
 from config import Settings
-from models.db import make_autocommit_session_factory, make_engine, make_session_factory
+from infra.batch_sender import BatchSender
+from infra.db import make_autocommit_session_factory, make_engine, make_session_factory
+from infra.messaging import JobMessage
+from infra.publisher import BackgroundPublisher
+from infra.redis_client import FailFast, make_redis
+from infra.unit_of_work import UnitOfWork
 from services import audit
 from services.auth_throttle import FailedAuthThrottle
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
 from services.job_waits import JobWaits, announce_finished
 from services.key_verifier import KeyVerifier
-from services.orders import JobMessage
 from services.rate_limit import KeyRateLimiter
-from services.redis_client import FailFast, make_redis
-from services.unit_of_work import UnitOfWork
 from services.webhook_secrets import SecretBox
 from services.webhook_urls import UrlPolicy
-from workers.batch_sender import BatchSender
-from workers.publisher import BackgroundPublisher
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, url_for
 
-from models.repository import Page
+from infra.pagination import Page
 from services.views import JobFields, job_view
 
 

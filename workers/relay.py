@@ -19,11 +19,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import config
-from models.db import make_engine, make_session_factory
+from infra.db import make_engine, make_session_factory
+from infra.faults import fault_point
+from infra.redis_client import make_redis
 from services import retention
 from services.cache import OrderCache
-from services.faults import fault_point
-from services.redis_client import make_redis
 from services.relay import RelayPolicy, measure_backlog, run_round
 from telemetry import logs, metrics
 from workers import liveness

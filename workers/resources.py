@@ -9,10 +9,10 @@ from functools import cache, partial
 from sqlalchemy.orm import Session, sessionmaker
 
 import config
-from models.db import make_engine, make_session_factory
+from infra.db import make_engine, make_session_factory
+from infra.redis_client import FailFast, make_redis
 from services.cache import OrderCache
 from services.job_waits import announce_finished
-from services.redis_client import FailFast, make_redis
 
 
 @cache

@@ -11,10 +11,10 @@ from celery import Task
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from infra.errors import QueueFull
+from infra.messaging import JobMessage
 from models.base import utcnow
 from services import processing
-from services.errors import QueueFull
-from services.orders import JobMessage
 from telemetry import metrics
 from telemetry.logs import job_log_context
 from workers.celery_app import app

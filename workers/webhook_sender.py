@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import config
-from models.db import make_engine, make_session_factory
+from infra.db import make_engine, make_session_factory
 from services import webhook_delivery
 from services.webhook_secrets import SecretBox
 from services.webhook_urls import UrlPolicy

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from celeryconfig import COMMANDS_QUEUE
 from config import Settings
+from infra.redis_client import make_redis
 from models import FINISHED, IdempotencyKey, Job, Order, OrderEvent
 from services.cache import OrderCache
-from services.redis_client import make_redis
 from tests.faults.harness import VHOST
 from tests.faults.load import Load
 from tests.integration import invariants

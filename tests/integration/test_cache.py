@@ -7,8 +7,9 @@ import uuid
 
 import requests
 
-from services import faults, queries
-from services.redis_client import FailFast
+from infra import faults
+from infra.redis_client import FailFast
+from services import queries
 from tests.integration.servers import redis_hung, stopped
 
 

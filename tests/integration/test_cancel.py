@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import select
 
+from infra.messaging import JobMessage
 from models import OrderEvent, applying
 from services import processing
-from services.orders import JobMessage
 from tests.integration.invariants import check_jobs, check_orders
 from tests.integration.test_job_waits import stuck_job
 from web.resources import publish_job

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from infra.unit_of_work import UnitOfWork
 from models import Command
 from services import orders, processing
-from services.unit_of_work import UnitOfWork
 
 
 def test_if_match_with_the_current_version_is_accepted(api):

@@ -16,12 +16,12 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from infra.publisher import BackgroundPublisher as Publisher
 from models import Job
 from tests.integration import stack
 from tests.integration.client import ORDER
 from tests.integration.servers import rabbitmq_app_stopped, services
 from tests.integration.test_cli import flask_cli
-from workers.publisher import BackgroundPublisher as Publisher
 
 
 def test_broker_down_still_accepts_and_the_relay_delivers(api, base_url):

@@ -14,9 +14,9 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from infra.messaging import JobMessage
 from models import Job
 from models.base import utcnow
-from services.orders import JobMessage
 from tests.integration import stack
 from tests.integration.client import ORDER
 from tests.integration.servers import rabbitmq_app_stopped, stopped

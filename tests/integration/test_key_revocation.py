@@ -8,8 +8,8 @@ import uuid
 
 import requests
 
+from infra.redis_client import make_redis
 from services import apikeys, key_verifier
-from services.redis_client import make_redis
 from tests.integration.servers import stopped
 
 # Enough fresh connections that both API processes serve some of them.

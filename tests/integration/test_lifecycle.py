@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from infra.unit_of_work import UnitOfWork
 from services import orders
-from services.unit_of_work import UnitOfWork
 from tests.integration.client import ORDER
 from workers.tasks import INTERNAL_ERROR_DETAIL
 

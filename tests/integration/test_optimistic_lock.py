@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from infra.unit_of_work import UnitOfWork
 from models import Command, OrderStatus, applying
 from models import repository as repo
 from services import orders, processing
-from services.unit_of_work import UnitOfWork
 
 
 def no_publish(_job_id):

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from infra.redis_client import FailFast
 from services.auth_throttle import FailedAuthThrottle
 from services.cache import OrderCache
 from services.key_verifier import announce_revoked, revoked_marker
 from services.rate_limit import KeyRateLimiter
-from services.redis_client import FailFast
 from tests.integration.servers import redis_admin
 from tests.integration.stack import free_port
 

@@ -23,11 +23,11 @@ import pytest
 import redis
 from sqlalchemy import Engine, event
 
+from infra.publisher import BackgroundPublisher
+from infra.redis_client import make_redis
 from services import apikeys, processing
 from services.cache import OrderCache
-from services.redis_client import make_redis
 from tests.integration.client import ORDER
-from workers.publisher import BackgroundPublisher
 
 # (PostgreSQL round trips, Redis commands)
 BUDGET = {

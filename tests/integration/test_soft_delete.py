@@ -33,9 +33,9 @@ def test_deleted_order_disappears_but_its_history_stays_in_the_database(api, ses
 def test_command_queued_before_the_delete_fails_not_found(api, session_factory, order_cache):
     import uuid
 
+    from infra.unit_of_work import UnitOfWork
     from models import Command
     from services import orders, processing
-    from services.unit_of_work import UnitOfWork
 
     order_id = uuid.UUID(api.create_order())
     pay = orders.submit_command(UnitOfWork(session_factory), api.tenant_id, order_id, Command.PAY, lambda _: None)

@@ -3,7 +3,7 @@ exercised by tests/integration/test_delivery.py: a full queue's nacks, alarms)."
 
 from __future__ import annotations
 
-from workers.batch_sender import BatchSender
+from infra.batch_sender import BatchSender
 
 
 def sender_with(published: int) -> BatchSender:

@@ -30,7 +30,7 @@ import kombu
 from celery import Celery
 from kombu import Producer, Queue
 
-from services.orders import JobMessage
+from infra.messaging import JobMessage
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ CONNECT_TIMEOUT_SECONDS = 3.0
 
 
 class BatchSender:
-    """Not thread-safe: one per publishing thread (workers/publisher.py)."""
+    """Not thread-safe: one per publishing thread (infra/publisher.py)."""
 
     def __init__(self, app: Celery, task_name: str, queue: Queue) -> None:
         self._app = app

@@ -5,7 +5,7 @@ An accepted command is a committed `queued` job: that row is the promise, and
 the relay republishes any job whose message never arrived. So the API answers
 `202` as soon as the job is committed, and this thread publishes the message
 (with publisher confirms) right after: every message waiting at that moment
-in one batch, with one wait for the broker's confirms (workers/batch_sender.py). A request never waits for RabbitMQ:
+in one batch, with one wait for the broker's confirms (infra/batch_sender.py). A request never waits for RabbitMQ:
 not for a confirm (a few milliseconds, as RabbitMQ writes persistent messages
 to disk in batches), not for a broker that blocks its publishers (memory or
 disk alarm), not for one that is down.
@@ -34,8 +34,8 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 
-from services.orders import JobMessage
-from services.process_thread import ProcessThread
+from infra.messaging import JobMessage
+from infra.process_thread import ProcessThread
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class BackgroundPublisher:
         self._in_flight_since: float | None = None
         self._refuse_until = 0.0
         self._wake = threading.Condition()
-        # Started in the process that publishes, on first use (services/process_thread.py).
+        # Started in the process that publishes, on first use (infra/process_thread.py).
         self._thread = ProcessThread("job-publisher", self._run, on_start=self._flush_at_exit)
 
     def __call__(self, message: JobMessage) -> None:
