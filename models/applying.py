@@ -3,7 +3,7 @@ handful of round trips in one transaction (BEGIN, start the job, read the
 order, write, COMMIT).
 
 The change to the order, its event, the job's result and its webhook
-deliveries (models/webhook_outbox.py) are one statement: they commit together
+deliveries (webhooks/outbox.py) are one statement: they commit together
 or not at all, and a compare-and-set that matches no row writes nothing else.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models.base import iso, utcnow
 from models.job import JobStatus
 from models.status import Command, OrderStatus
-from models.webhook_outbox import APPLIED_EVENTS, job_finished_events, outbox_ctes
+from webhooks.outbox import APPLIED_EVENTS, job_finished_events, outbox_ctes
 
 _START = text("""
 UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()

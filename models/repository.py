@@ -18,7 +18,7 @@ from infra.pagination import Page, paginate
 from models.base import iso, utcnow
 from models.job import IdempotencyKey, Job, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
-from models.webhook_outbox import job_finished_events, outbox_ctes
+from webhooks.outbox import job_finished_events, outbox_ctes
 
 
 # ---------------------------------------------------------------- orders

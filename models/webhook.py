@@ -1,7 +1,7 @@
 """Webhooks: a tenant's endpoints, and the deliveries of events to them.
 
 A delivery row is written in the same transaction as the change it reports
-(models/webhook_outbox.py): the outbox. The webhook sender
+(webhooks/outbox.py): the outbox. The webhook sender
 (workers/webhook_sender.py) sends it, at least once.
 """
 
@@ -42,7 +42,7 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     description: Mapped[str | None] = mapped_column(String(200))
-    # Fernet tokens (services/webhook_secrets.py): signing needs the secret back.
+    # Fernet tokens (webhooks/secrets.py): signing needs the secret back.
     secret_ciphertext: Mapped[str] = mapped_column(Text)
     # During a rotation the old secret signs too, until it expires.
     previous_secret_ciphertext: Mapped[str | None] = mapped_column(Text)

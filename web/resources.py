@@ -27,8 +27,8 @@ from services.cache import OrderCache
 from services.job_waits import JobWaits, announce_finished
 from services.key_verifier import KeyVerifier
 from services.rate_limit import KeyRateLimiter
-from services.webhook_secrets import SecretBox
-from services.webhook_urls import UrlPolicy
+from webhooks.secrets import SecretBox
+from webhooks.urls import UrlPolicy
 
 
 @dataclass

@@ -69,7 +69,7 @@ class OrderCommand(_Strict):
 
 EventName = Literal["job.finished", "order.status_changed"]
 # The document says https (plain http is for tests only); the SSRF rules
-# (services/webhook_urls.py) check the rest, beyond what a schema can say.
+# (webhooks/urls.py) check the rest, beyond what a schema can say.
 WebhookUrl = Annotated[
     str, StringConstraints(min_length=1, max_length=2048), Field(json_schema_extra={"pattern": "^https://"})
 ]

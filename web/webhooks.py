@@ -8,15 +8,15 @@ from datetime import timedelta
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from models import DeliveryStatus
-from services import webhooks
-from services.webhook_secrets import SecretsUnavailable
-from services.webhook_urls import UrlRefused
 from web.auth import tenant_id
 from web.problems import problem_response
 from web.requests import json_body, page_params
 from web.resources import resources
 from web.responses import page_of
 from web.schemas import CreateWebhook, RotateSecret, UpdateWebhook
+from webhooks import endpoints
+from webhooks.secrets import SecretsUnavailable
+from webhooks.urls import UrlRefused
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -39,7 +39,7 @@ def _no_secrets(exc: SecretsUnavailable) -> Response:
 def create_webhook() -> Response:
     body, _ = json_body(request, CreateWebhook)
     res = resources()
-    view, secret = webhooks.register(
+    view, secret = endpoints.register(
         res.session_factory,
         res.webhook_secrets,
         res.webhook_urls,
@@ -58,31 +58,31 @@ def create_webhook() -> Response:
 @bp.get("")
 def list_webhooks() -> Response:
     page, _ = page_params(request, SORTABLE, ())
-    data, total = webhooks.list_endpoints(resources().autocommit_session_factory, tenant_id(), page)
+    data, total = endpoints.list_endpoints(resources().autocommit_session_factory, tenant_id(), page)
     return page_of(data, page, total)
 
 
 @bp.get("/<uuid:endpoint_id>")
 def get_webhook(endpoint_id: uuid.UUID) -> Response:
-    return jsonify(webhooks.get_endpoint(resources().autocommit_session_factory, tenant_id(), endpoint_id))
+    return jsonify(endpoints.get_endpoint(resources().autocommit_session_factory, tenant_id(), endpoint_id))
 
 
 @bp.patch("/<uuid:endpoint_id>")
 def update_webhook(endpoint_id: uuid.UUID) -> Response:
     body, _ = json_body(request, UpdateWebhook)
     res = resources()
-    changes = webhooks.EndpointChanges(
+    changes = endpoints.EndpointChanges(
         url=body.url,
         events=list(body.events) if body.events is not None else None,
         description=body.description,
         enabled=body.enabled,
     )
-    return jsonify(webhooks.update_endpoint(res.session_factory, res.webhook_urls, tenant_id(), endpoint_id, changes))
+    return jsonify(endpoints.update_endpoint(res.session_factory, res.webhook_urls, tenant_id(), endpoint_id, changes))
 
 
 @bp.delete("/<uuid:endpoint_id>")
 def delete_webhook(endpoint_id: uuid.UUID) -> Response:
-    webhooks.delete_endpoint(resources().session_factory, tenant_id(), endpoint_id)
+    endpoints.delete_endpoint(resources().session_factory, tenant_id(), endpoint_id)
     return Response(status=204)
 
 
@@ -91,7 +91,7 @@ def rotate_secret(endpoint_id: uuid.UUID) -> Response:
     """A new secret; the old one signs too for `overlap_hours` (default 24). The body is optional."""
     body = json_body(request, RotateSecret)[0] if request.content_length else RotateSecret.model_validate({})
     res = resources()
-    view, secret = webhooks.rotate_secret(
+    view, secret = endpoints.rotate_secret(
         res.session_factory, res.webhook_secrets, tenant_id(), endpoint_id, timedelta(hours=body.overlap_hours)
     )
     return jsonify({**view, "secret": secret})
@@ -100,7 +100,7 @@ def rotate_secret(endpoint_id: uuid.UUID) -> Response:
 @bp.get("/<uuid:endpoint_id>/deliveries")
 def list_deliveries(endpoint_id: uuid.UUID) -> Response:
     page, status = page_params(request, DELIVERY_SORTABLE, tuple(DeliveryStatus))
-    data, total = webhooks.list_deliveries(
+    data, total = endpoints.list_deliveries(
         resources().autocommit_session_factory, tenant_id(), endpoint_id, page, status
     )
     return page_of(data, page, total)
@@ -109,7 +109,7 @@ def list_deliveries(endpoint_id: uuid.UUID) -> Response:
 @bp.post("/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/resend")
 def resend_delivery(endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> Response:
     """Send the delivery's event again, now (a new delivery with the same event id)."""
-    delivery = webhooks.resend(resources().session_factory, tenant_id(), endpoint_id, delivery_id)
+    delivery = endpoints.resend(resources().session_factory, tenant_id(), endpoint_id, delivery_id)
     response = jsonify(delivery)
     response.status_code = 202
     return response

@@ -2,7 +2,7 @@
 
 Every WEBHOOK_POLL_SECONDS it claims the deliveries that are due, sends them
 (WEBHOOK_CONCURRENCY at a time) and records each outcome
-(services/webhook_delivery.py). It keeps going through database outages,
+(webhooks/delivery.py). It keeps going through database outages,
 stops cleanly on SIGTERM/SIGINT, and like the relay writes a heartbeat:
 `python -m workers.webhook_sender --check` is its health check.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import config
 from infra.db import make_engine, make_session_factory
-from services import webhook_delivery
-from services.webhook_secrets import SecretBox
-from services.webhook_urls import UrlPolicy
 from telemetry import logs, metrics
+from webhooks import delivery as webhook_delivery
+from webhooks.secrets import SecretBox
+from webhooks.urls import UrlPolicy
 from workers import liveness
 
 log = logging.getLogger("orderly.webhooks")

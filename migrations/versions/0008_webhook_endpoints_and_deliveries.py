@@ -5,7 +5,7 @@ Revises: 0007
 Create Date: 2026-11-28 08:35:17
 
 Two new tables, nothing rewritten. The worker's transaction inserts a
-delivery per live endpoint of the tenant (models/webhook_outbox.py); the
+delivery per live endpoint of the tenant (webhooks/outbox.py); the
 webhook sender claims due ones through ix_webhook_deliveries_due.
 """
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import schemathesis
 
-from services.webhook_urls import UrlPolicy, UrlRefused
+from webhooks.urls import UrlPolicy, UrlRefused
 
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 

@@ -20,13 +20,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 import config
-from services import webhook_delivery
-from services.webhook_delivery import SenderPolicy
-from services.webhook_secrets import SecretBox
-from services.webhook_urls import UrlPolicy
 from tests.integration import stack
 from tests.integration.test_job_waits import stuck_job
 from tests.integration.webhook_receiver import Receiver
+from webhooks import delivery as webhook_delivery
+from webhooks.delivery import SenderPolicy
+from webhooks.secrets import SecretBox
+from webhooks.urls import UrlPolicy
 
 BOTH = ["job.finished", "order.status_changed"]
 LOOPBACK = "127.0.0.1/32,::1/128"  # `localhost` may resolve to either

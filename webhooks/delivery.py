@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.faults import fault_point
 from infra.unit_of_work import UnitOfWork
 from models.base import iso
-from services import webhook_http
-from services.webhook_secrets import SecretBox, SecretsUnavailable
-from services.webhook_urls import Resolver, Target, UrlPolicy, UrlRefused, system_resolver
 from telemetry import metrics
+from webhooks import http
+from webhooks.secrets import SecretBox, SecretsUnavailable
+from webhooks.urls import Resolver, Target, UrlPolicy, UrlRefused, system_resolver
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class Result:
     endpoint_id: uuid.UUID
     created_at: datetime
     attempts: int
-    answer: webhook_http.Answer | None  # None: not sent (refused, endpoint gone)
+    answer: http.Answer | None  # None: not sent (refused, endpoint gone)
     failure: str | None  # why it failed; None when delivered
     final: bool = False  # no point retrying: the endpoint was deleted or disabled
 
@@ -121,7 +121,7 @@ def send(delivery: Row[Any], policy: SenderPolicy, box: SecretBox, resolver: Res
     """Make one attempt (no database access: safe in a thread). Never raises:
     whatever goes wrong is this delivery's failure, not the round's."""
 
-    def result(answer: webhook_http.Answer | None, failure: str | None, final: bool = False) -> Result:
+    def result(answer: http.Answer | None, failure: str | None, final: bool = False) -> Result:
         ids = (delivery.id, delivery.endpoint_id, delivery.created_at, delivery.attempts)
         return Result(*ids, answer, failure, final)
 
@@ -142,9 +142,7 @@ def send(delivery: Row[Any], policy: SenderPolicy, box: SecretBox, resolver: Res
         return result(None, "internal error in the sender (its log has the details)")
 
 
-def _post(
-    delivery: Row[Any], target: Target, policy: SenderPolicy, box: SecretBox
-) -> tuple[webhook_http.Answer, str | None]:
+def _post(delivery: Row[Any], target: Target, policy: SenderPolicy, box: SecretBox) -> tuple[http.Answer, str | None]:
     """Sign and POST the delivery's event: the answer, and the failure if any."""
     now = datetime.now(UTC)
     secrets = [box.open(delivery.secret_ciphertext)]
@@ -159,7 +157,7 @@ def _post(
         "Orderly-Delivery-Id": str(delivery.id),
         SIGNATURE_HEADER: signature_header(secrets, int(time.time()), body),
     }
-    answer = webhook_http.post(target, body, headers, policy.timeout, policy.ca_bundle)
+    answer = http.post(target, body, headers, policy.timeout, policy.ca_bundle)
     fault_point("webhook.after_send")
     metrics.WEBHOOK_SECONDS.observe(answer.seconds)
     return answer, answer.error

@@ -20,9 +20,9 @@ from infra.pagination import Page, paginate
 from infra.unit_of_work import UnitOfWork
 from models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from models.base import utcnow
-from services.views import delivery_view, endpoint_view
-from services.webhook_secrets import SecretBox, new_secret
-from services.webhook_urls import UrlPolicy
+from webhooks.secrets import SecretBox, new_secret
+from webhooks.urls import UrlPolicy
+from webhooks.views import delivery_view, endpoint_view
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""One webhook POST to a vetted Target (services/webhook_urls.py).
+"""One webhook POST to a vetted Target (webhooks/urls.py).
 
 It connects to the address that was checked, and for https verifies the
 certificate against the URL's host name (SNI and hostname check use the name,
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import urllib3
 
-from services.webhook_urls import Target
+from webhooks.urls import Target
 
 MAX_RESPONSE_BYTES = 4096
 
