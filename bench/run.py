@@ -50,12 +50,12 @@ from dotenv import dotenv_values  # noqa: E402
 from orderly_client import Client, ProblemError  # noqa: E402
 
 import config  # noqa: E402
+from access import api_keys  # noqa: E402
 from bench import report, stacks  # noqa: E402
 from bench.preload import preload  # noqa: E402
 from bench.processes import CpuSample, descendants, rss_mib  # noqa: E402
 from bench.profile import Profiler  # noqa: E402
 from infra.db import make_engine, make_session_factory  # noqa: E402
-from services import apikeys  # noqa: E402
 
 LUA = Path(__file__).with_name("lua") / "pipeline.lua"
 CONNECTIONS = 16
@@ -88,7 +88,7 @@ class Bench:
         )
         factory = make_session_factory(make_engine(config.current().database_url))
         with factory() as session:
-            issued = apikeys.create_key(session, f"bench-{uuid.uuid4().hex[:8]}")
+            issued = api_keys.create_key(session, f"bench-{uuid.uuid4().hex[:8]}")
             session.commit()
         self.key, self.tenant_id = issued.plaintext, issued.tenant_id
         self.groups = {**self.bare.pids(), **self.orderly.pids(), **stacks.server_pids()}

@@ -13,6 +13,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import config
+from access import audit
+from access.auth_throttle import FailedAuthThrottle
+from access.key_verifier import KeyVerifier
+from access.rate_limit import KeyRateLimiter
 from config import Settings
 from infra.batch_sender import BatchSender
 from infra.db import make_autocommit_session_factory, make_engine, make_session_factory
@@ -20,13 +24,9 @@ from infra.messaging import JobMessage
 from infra.publisher import BackgroundPublisher
 from infra.redis_client import FailFast, make_redis
 from infra.unit_of_work import UnitOfWork
-from services import audit
-from services.auth_throttle import FailedAuthThrottle
 from services.backlog import TenantBacklog
 from services.cache import OrderCache
 from services.job_waits import JobWaits, announce_finished
-from services.key_verifier import KeyVerifier
-from services.rate_limit import KeyRateLimiter
 from webhooks.secrets import SecretBox
 from webhooks.urls import UrlPolicy
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 import config
-from services import apikeys
+from access import api_keys
 from tests.faults.harness import FaultStack
 from tests.faults.load import Load
 from tests.faults.verify import DRAIN_SECONDS, Report, verify
@@ -49,7 +49,7 @@ class Scenario:
         tenants = []
         with self.session_factory() as session:
             for _ in range(2):
-                tenants.append(apikeys.create_key(session, f"faults-{uuid.uuid4().hex[:12]}"))
+                tenants.append(api_keys.create_key(session, f"faults-{uuid.uuid4().hex[:12]}"))
             session.commit()
         load = Load(
             self.system.url, [t.plaintext for t in tenants], commands, seed=seed, max_seconds=240 * self.scale

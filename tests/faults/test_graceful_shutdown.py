@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from services import apikeys
+from access import api_keys
 from tests.faults.harness import FaultStack, wait_until
 from tests.integration.client import ORDER
 
@@ -30,7 +30,7 @@ def fault_stack() -> Iterator[FaultStack]:
 
 def test_sigterm_finishes_the_job_in_flight_before_exiting(fault_stack, session_factory):
     with session_factory() as session:
-        issued = apikeys.create_key(session, f"graceful-{uuid.uuid4().hex[:12]}")
+        issued = api_keys.create_key(session, f"graceful-{uuid.uuid4().hex[:12]}")
         session.commit()
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {issued.plaintext}"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services import apikeys
+from access import api_keys
 from tests.integration import stack
 from tests.integration.client import Api
 
@@ -47,7 +47,7 @@ def new_api(base_url: str, session_factory: sessionmaker[Session]) -> Callable[[
 
     def make() -> Api:
         with session_factory() as session:
-            issued = apikeys.create_key(session, f"tenant-{uuid.uuid4().hex[:12]}")
+            issued = api_keys.create_key(session, f"tenant-{uuid.uuid4().hex[:12]}")
             session.commit()
         return Api(base_url, issued.plaintext, issued.tenant_id)
 

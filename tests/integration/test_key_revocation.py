@@ -1,5 +1,5 @@
 """API keys are checked from a per-process copy plus a revocation marker in
-Redis (services/key_verifier.py): a revoked key must still answer 401 at once,
+Redis (access/key_verifier.py): a revoked key must still answer 401 at once,
 in every API process, and also while Redis cannot be reached."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import uuid
 
 import requests
 
+from access import api_keys, key_verifier
 from infra.redis_client import make_redis
-from services import apikeys, key_verifier
 from tests.integration.servers import stopped
 
 # Enough fresh connections that both API processes serve some of them.
@@ -22,9 +22,9 @@ def statuses(base_url: str, key: str) -> set[int]:
     return {requests.get(f"{base_url}/api/v1/orders", headers=headers, timeout=10).status_code for _ in range(REQUESTS)}
 
 
-def new_key(session_factory) -> apikeys.IssuedKey:
+def new_key(session_factory) -> api_keys.IssuedKey:
     with session_factory() as session:
-        issued = apikeys.create_key(session, f"revoke-{uuid.uuid4().hex[:8]}")
+        issued = api_keys.create_key(session, f"revoke-{uuid.uuid4().hex[:8]}")
         session.commit()
     return issued
 

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from access.auth_throttle import FailedAuthThrottle
+from access.key_verifier import announce_revoked, revoked_marker
+from access.rate_limit import KeyRateLimiter
 from infra.redis_client import FailFast
-from services.auth_throttle import FailedAuthThrottle
 from services.cache import OrderCache
-from services.key_verifier import announce_revoked, revoked_marker
-from services.rate_limit import KeyRateLimiter
 from tests.integration.servers import redis_admin
 from tests.integration.stack import free_port
 

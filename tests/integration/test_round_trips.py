@@ -23,9 +23,10 @@ import pytest
 import redis
 from sqlalchemy import Engine, event
 
+from access import api_keys
 from infra.publisher import BackgroundPublisher
 from infra.redis_client import make_redis
-from services import apikeys, processing
+from services import processing
 from services.cache import OrderCache
 from tests.integration.client import ORDER
 
@@ -116,7 +117,7 @@ def test_round_trips_per_request_stay_within_budget(round_trips, settings, sessi
     # worker would race it), and AMQP is not counted here.
     app.extensions["orderly"].publisher = BackgroundPublisher(lambda _job_id: None)
     with session_factory() as session:
-        issued = apikeys.create_key(session, f"trips-{uuid.uuid4().hex[:8]}")
+        issued = api_keys.create_key(session, f"trips-{uuid.uuid4().hex[:8]}")
         session.commit()
     client = app.test_client()
     headers = {"Authorization": f"Bearer {issued.plaintext}"}

@@ -24,10 +24,10 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import ProgrammingError
 
 import config
+from access import audit
+from access.key_verifier import KeyVerifier
 from infra.db import make_autocommit_session_factory, make_engine, make_session_factory
 from infra.redis_client import FailFast, make_redis
-from services import audit
-from services.key_verifier import KeyVerifier
 from tests.integration.stack import BIN, LOGS, ROOT, free_port, process_env, start_api, stop, wait_ready
 from tests.integration.test_cli import flask_cli
 

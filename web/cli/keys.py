@@ -8,8 +8,9 @@ from datetime import timedelta
 import click
 from flask import Flask
 
+from access import api_keys, audit, key_verifier
 from models.base import utcnow
-from services import apikeys, audit, key_verifier, retention
+from services import retention
 from services.views import iso
 from web.cli.output import emit, json_option
 from web.resources import resources
@@ -27,7 +28,7 @@ def register(app: Flask) -> None:
         """Create an API key; the key itself is printed once, on the last line."""
         expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         with resources().session_factory() as session:
-            issued = apikeys.create_key(session, tenant, expires_at)
+            issued = api_keys.create_key(session, tenant, expires_at)
             audit.record(session, "key.created", audit.operator(), issued.key_id, issued.tenant_id,
                          expires_at=iso(expires_at))  # fmt: skip
             session.commit()
@@ -42,7 +43,7 @@ def register(app: Flask) -> None:
         """Issue a new key for the key's tenant; the old one expires after the
         overlap. The new key is printed once, on the last line."""
         with resources().session_factory() as session:
-            rotation = apikeys.rotate_key(session, key_id, timedelta(hours=overlap_hours))
+            rotation = api_keys.rotate_key(session, key_id, timedelta(hours=overlap_hours))
             if rotation is None:
                 raise click.ClickException(f"no active key {key_id}")
             issued, ends = rotation.successor, rotation.old_key_expires_at
@@ -62,7 +63,7 @@ def register(app: Flask) -> None:
     def list_keys(tenant: str | None, as_json: bool) -> None:
         """List keys: id, tenant, created, last used, state. Secrets are never shown."""
         with resources().session_factory() as session:
-            keys = apikeys.list_keys(session, tenant)
+            keys = api_keys.list_keys(session, tenant)
         now = utcnow()
         rows = []
         for key in keys:
@@ -97,7 +98,7 @@ def register(app: Flask) -> None:
         other users could read): exit 0 if it is valid and not revoked."""
         presented = sys.stdin.readline().strip()
         with resources().session_factory() as session:
-            principal = apikeys.authenticate(session, presented)
+            principal = api_keys.authenticate(session, presented)
         if principal is None:
             raise click.ClickException("not a valid key (malformed, unknown or revoked)")
         click.echo(f"key {principal.key_id} is valid for tenant {principal.tenant_id}")

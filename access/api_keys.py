@@ -171,7 +171,7 @@ def touch(session: Session, key: StoredKey) -> None:
 
 def authenticate(session: Session, presented: str) -> Principal | None:
     """The key's principal, or None for a malformed, unknown or revoked key,
-    straight from PostgreSQL (the API uses services/key_verifier.py)."""
+    straight from PostgreSQL (the API uses access/key_verifier.py)."""
     parsed = parse(presented)
     key = find_active(session, parsed[0]) if parsed else None
     # Constant-time comparison: the hash of a wrong secret leaks nothing by timing.

@@ -35,8 +35,8 @@ from typing import Any
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from access import api_keys, audit
 from infra.redis_client import FailFast
-from services import apikeys, audit
 
 KEEP_SECONDS = 60.0
 UNKNOWN_KEEP_SECONDS = 5.0
@@ -65,7 +65,7 @@ def announce_revoked(client: redis.Redis, key_id: str, at: datetime | None = Non
 
 @dataclass(frozen=True)
 class _Held:
-    key: apikeys.StoredKey | None  # None: unknown or revoked
+    key: api_keys.StoredKey | None  # None: unknown or revoked
     until: float
 
 
@@ -125,7 +125,7 @@ class KnownKeyIds:
         if began - self._reloaded_at > self.FULL_RELOAD_SECONDS:
             since, self._reloaded_at = None, began
         with self._session_factory() as session:
-            return began, apikeys.ids_created_since(session, since)
+            return began, api_keys.ids_created_since(session, since)
 
 
 class KeyVerifier:
@@ -138,9 +138,9 @@ class KeyVerifier:
         self._lock = threading.Lock()
         self._known = KnownKeyIds(session_factory)
 
-    def verify(self, presented: str) -> apikeys.Principal | None:
+    def verify(self, presented: str) -> api_keys.Principal | None:
         """The key's principal, or None for a malformed, unknown or revoked key."""
-        parsed = apikeys.parse(presented)
+        parsed = api_keys.parse(presented)
         if parsed is None:
             return None
         key_id, secret = parsed
@@ -152,20 +152,20 @@ class KeyVerifier:
         else:
             key, looked_up = held.key, False
         # Constant-time comparison: the hash of a wrong secret leaks nothing by timing.
-        if key is None or not hmac.compare_digest(key.secret_sha256, apikeys.sha256(secret)) or key.expired():
+        if key is None or not hmac.compare_digest(key.secret_sha256, api_keys.sha256(secret)) or key.expired():
             return None
         if looked_up:
             # Fresh from PostgreSQL, so not revoked; last_used_at is written at
             # most once a minute, so at most once per lookup.
             with self._session_factory() as session:
-                apikeys.touch(session, key)
+                api_keys.touch(session, key)
         else:
             marker = self._redis.call(self._marker, key_id)
             revoked = None if marker is None else marker[0] is not None and float(marker[0]) <= time.time()
             if revoked or (revoked is None and self._look_up(key_id) is None):
                 self._forget(key_id)
                 return None
-        return apikeys.Principal(key_id=key_id, tenant_id=key.tenant_id)
+        return api_keys.Principal(key_id=key_id, tenant_id=key.tenant_id)
 
     def _marker(self, key_id: str) -> tuple[Any]:
         """The key's revocation marker, wrapped: (None,) when there is none."""
@@ -174,15 +174,15 @@ class KeyVerifier:
     def holds(self, presented: str) -> bool:
         """Whether this process holds the key as valid right now (memory only:
         no revocation check, so only a hint, e.g. for the failed-auth throttle)."""
-        parsed = apikeys.parse(presented)
+        parsed = api_keys.parse(presented)
         held = self._held.get(parsed[0]) if parsed else None
         if parsed is None or held is None or held.key is None or held.until < time.monotonic():
             return False
-        return hmac.compare_digest(held.key.secret_sha256, apikeys.sha256(parsed[1])) and not held.key.expired()
+        return hmac.compare_digest(held.key.secret_sha256, api_keys.sha256(parsed[1])) and not held.key.expired()
 
-    def _look_up(self, key_id: str) -> apikeys.StoredKey | None:
+    def _look_up(self, key_id: str) -> api_keys.StoredKey | None:
         with self._session_factory() as session:
-            key = apikeys.find_active(session, key_id)
+            key = api_keys.find_active(session, key_id)
         keep = KEEP_SECONDS if key else UNKNOWN_KEEP_SECONDS
         with self._lock:
             if len(self._held) >= MAX_KEYS:
@@ -205,7 +205,7 @@ def revoke(session_factory: sessionmaker[Session], client: redis.Redis, key_id: 
     """Revoke the key in PostgreSQL (and record it in the audit log), then
     tell the API processes through Redis."""
     with session_factory() as session:
-        revoked = apikeys.revoke_key(session, key_id)
+        revoked = api_keys.revoke_key(session, key_id)
         if revoked:
             audit.record(session, "key.revoked", actor, key_id)
         session.commit()
