@@ -1,7 +1,7 @@
 """Celery settings, read from the environment through config.py.
 
 Chosen for at-least-once delivery of order commands; the consumer is idempotent
-(services/processing.py), so a redelivery is harmless.
+(orders/apply.py), so a redelivery is harmless.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ It fails open: when Redis cannot be reached the request goes through, and the
 limiter is skipped for a few seconds so a hung Redis costs one short timeout.
 Refusing every request because the cache tier is down would turn a Redis
 outage into a full outage; the per-tenant cap on unfinished jobs (which falls
-back to PostgreSQL, services/backlog.py) and the command queue's length limit
+back to PostgreSQL, orders/backlog.py) and the command queue's length limit
 still bound the damage.
 """
 

@@ -57,7 +57,7 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # For the relay (services/relay.py): when a worker last picked the job up,
+    # For the relay (orders/relay.py): when a worker last picked the job up,
     # and when and how often the relay published it again.
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     republished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -13,7 +13,7 @@ os.environ["ORDERLY_TESTING"] = "1"
 import config
 from infra.db import make_engine, make_session_factory
 from infra.redis_client import make_redis
-from services.cache import OrderCache
+from orders.cache import OrderCache
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from kombu import Connection
 from sqlalchemy import text
 
 from models.base import utcnow
-from services.views import iso
+from orders.views import iso
 from web.problems import problem_response
 from web.resources import Resources, resources
 

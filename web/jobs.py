@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from models import FINISHED, JobStatus
-from services import cancelling, queries
+from orders import cancel, queries
 from telemetry import metrics
 from web.auth import key_id, tenant_id
 from web.requests import page_params, wait_param
@@ -36,7 +36,7 @@ def cancel_job(job_id: uuid.UUID) -> Response:
     """Cancel a queued job: 200 with the cancelled job (again 200 when
     repeated), 409 with its status once a worker has claimed or finished it."""
     res = resources()
-    job, cancelled_now = cancelling.cancel_job(res.session_factory, tenant_id(), job_id)
+    job, cancelled_now = cancel.cancel_job(res.session_factory, tenant_id(), job_id)
     if cancelled_now:
         metrics.JOBS_CANCELLED.labels(job["command"]).inc()
         res.announce_finished(job_id)
@@ -45,7 +45,7 @@ def cancel_job(job_id: uuid.UUID) -> Response:
 
 def read_job(res: Resources, job_id: uuid.UUID, wait: int | None) -> dict[str, Any]:
     """The tenant's job; with `wait`, once it has finished or `wait` seconds
-    have passed (services/job_waits.py). RateLimited beyond the key's waits."""
+    have passed (orders/waits.py). RateLimited beyond the key's waits."""
     job: dict[str, Any] = {}
 
     def read() -> bool:

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from infra.errors import Overloaded, RateLimited
 from models import FINISHED, Command, OrderStatus
-from services import orders, queries
-from services.views import JobFields
+from orders import accept, queries
+from orders.views import JobFields
 from web import request_ids
 from web.auth import tenant_id
 from web.jobs import read_job
@@ -40,7 +40,7 @@ def _accepting(res: Resources) -> Resources:
 def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
     res = _accepting(resources())
-    job = orders.submit_create(
+    job = accept.submit_create(
         res.autocommit_uow(),
         tenant_id(),
         body.model_dump(mode="json"),
@@ -65,7 +65,7 @@ def delete_order(order_id: uuid.UUID) -> Response:
 
 def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
     res = _accepting(resources())
-    job = orders.submit_command(
+    job = accept.submit_command(
         res.autocommit_uow(),
         tenant_id(),
         order_id,

@@ -10,8 +10,8 @@ from flask import Request
 from pydantic import BaseModel, ValidationError
 
 from infra.pagination import Page
-from services.job_waits import MAX_WAIT_SECONDS
-from services.orders import Idempotency
+from orders.accept import Idempotency
+from orders.waits import MAX_WAIT_SECONDS
 from web.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)

@@ -24,9 +24,9 @@ from infra.messaging import JobMessage
 from infra.publisher import BackgroundPublisher
 from infra.redis_client import FailFast, make_redis
 from infra.unit_of_work import UnitOfWork
-from services.backlog import TenantBacklog
-from services.cache import OrderCache
-from services.job_waits import JobWaits, announce_finished
+from orders.backlog import TenantBacklog
+from orders.cache import OrderCache
+from orders.waits import JobWaits, announce_finished
 from webhooks.secrets import SecretBox
 from webhooks.urls import UrlPolicy
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, jsonify, url_for
 
 from infra.pagination import Page
-from services.views import JobFields, job_view
+from orders.views import JobFields, job_view
 
 
 def accepted(job: JobFields) -> Response:

@@ -96,7 +96,7 @@ class RotateSecret(_Strict):
 
 
 # ---------------------------------------------------------------- answers
-# What the API answers, for the OpenAPI document. services/views.py builds the
+# What the API answers, for the OpenAPI document. orders/views.py builds the
 # same shapes; tests/unit/test_openapi.py fails if the two ever drift apart.
 class OrderItem(BaseModel):
     sku: str

@@ -1,13 +1,13 @@
 """The relay process: `python -m workers.relay` (one is enough; more are safe).
 
-Every RELAY_INTERVAL_SECONDS it runs one round of services/relay.py. It keeps
+Every RELAY_INTERVAL_SECONDS it runs one round of orders/relay.py. It keeps
 going through database and broker outages and stops cleanly on SIGTERM/SIGINT.
 Each turn of its loop writes a heartbeat (RELAY_HEARTBEAT_FILE); a loop stuck
 for RELAY_WATCHDOG_SECONDS ends the process so that it is restarted, and
 `python -m workers.relay --check` is its health check (exit 0 when the last
 heartbeat is under RELAY_HEALTHY_WITHIN_SECONDS old). Every
 RETENTION_EVERY_SECONDS (an hour) it also runs the retention purge
-(services/retention.py: RETENTION_KEYS_HOURS, RETENTION_PAYLOADS_DAYS).
+(orders/retention.py: RETENTION_KEYS_HOURS, RETENTION_PAYLOADS_DAYS).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import config
 from infra.db import make_engine, make_session_factory
 from infra.faults import fault_point
 from infra.redis_client import make_redis
-from services import retention
-from services.cache import OrderCache
-from services.relay import RelayPolicy, measure_backlog, run_round
+from orders import retention
+from orders.cache import OrderCache
+from orders.relay import RelayPolicy, measure_backlog, run_round
 from telemetry import logs, metrics
 from workers import liveness
 from workers.tasks import publish_job

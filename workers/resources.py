@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 import config
 from infra.db import make_engine, make_session_factory
 from infra.redis_client import FailFast, make_redis
-from services.cache import OrderCache
-from services.job_waits import announce_finished
+from orders.cache import OrderCache
+from orders.waits import announce_finished
 
 
 @cache
@@ -24,7 +24,7 @@ def session_factory() -> sessionmaker[Session]:
 
 @cache
 def job_announcer() -> Callable[[uuid.UUID], None]:
-    """Wakes API requests waiting on a job (services/job_waits.py); fails fast."""
+    """Wakes API requests waiting on a job (orders/waits.py); fails fast."""
     client = make_redis(config.current().redis_url)
     return partial(announce_finished, client, FailFast("job announcements"))
 

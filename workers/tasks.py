@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from infra.errors import QueueFull
 from infra.messaging import JobMessage
 from models.base import utcnow
-from services import processing
+from orders import apply
 from telemetry import metrics
 from telemetry.logs import job_log_context
 from workers.celery_app import app
@@ -51,7 +51,7 @@ def apply_order_command(self: Task, job_id: str) -> str:
 
 def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
     try:
-        outcome = processing.apply_job(session_factory(), job_uuid, order_cache().invalidate)
+        outcome = apply.apply_job(session_factory(), job_uuid, order_cache().invalidate)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= MAX_RETRIES:
             log.error("job %s: giving up after %d retries: %s", job_id, MAX_RETRIES, exc)
@@ -72,13 +72,13 @@ def _apply(self: Task, job_id: str, job_uuid: uuid.UUID) -> str:
 
 def _fail_internally(job_uuid: uuid.UUID, detail: str) -> str:
     """Fail the job with internal_error, count it, wake its waiters."""
-    processing.fail_job(session_factory(), job_uuid, "internal_error", detail)
+    apply.fail_job(session_factory(), job_uuid, "internal_error", detail)
     metrics.JOBS_FINISHED.labels("unknown", "failed", "internal_error").inc()
     job_announcer()(job_uuid)
     return "failed"
 
 
-def _count(outcome: processing.Outcome) -> None:
+def _count(outcome: apply.Outcome) -> None:
     command = outcome.command or "unknown"
     metrics.JOBS_FINISHED.labels(command, outcome.status, outcome.error_code or "").inc()
     if outcome.accepted_at is not None:

@@ -6,7 +6,7 @@ Create Date: 2026-11-28 03:00:00
 
 - api_keys.expires_at: a key stops working at that time (rotation sets it on
   the old key: both keys work during the overlap); index on created_at for
-  the API's incremental load of key ids (services/key_verifier.py).
+  the API's incremental load of key ids (access/key_verifier.py).
 - audit_events: key creation, rotation and revocation, and bursts of failed
   authentication. Append-only for the app's role: it may insert and read,
   never change or delete a record.

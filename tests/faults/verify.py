@@ -17,7 +17,7 @@ from celeryconfig import COMMANDS_QUEUE
 from config import Settings
 from infra.redis_client import make_redis
 from models import FINISHED, IdempotencyKey, Job, Order, OrderEvent
-from services.cache import OrderCache
+from orders.cache import OrderCache
 from tests.faults.harness import VHOST
 from tests.faults.load import Load
 from tests.integration import invariants

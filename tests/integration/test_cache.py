@@ -9,7 +9,7 @@ import requests
 
 from infra import faults
 from infra.redis_client import FailFast
-from services import queries
+from orders import queries
 from tests.integration.servers import redis_hung, stopped
 
 

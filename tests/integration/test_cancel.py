@@ -13,8 +13,9 @@ import requests
 from sqlalchemy import select
 
 from infra.messaging import JobMessage
-from models import OrderEvent, applying
-from services import processing
+from models import OrderEvent
+from orders import apply as processing
+from orders import apply_sql as applying
 from tests.integration.invariants import check_jobs, check_orders
 from tests.integration.test_job_waits import stuck_job
 from web.resources import publish_job

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from infra.unit_of_work import UnitOfWork
 from models import Command
-from services import orders, processing
+from orders import accept as orders
+from orders import apply as processing
 
 
 def test_if_match_with_the_current_version_is_accepted(api):

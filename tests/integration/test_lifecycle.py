@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from infra.unit_of_work import UnitOfWork
-from services import orders
+from orders import accept as orders
 from tests.integration.client import ORDER
 from workers.tasks import INTERNAL_ERROR_DETAIL
 

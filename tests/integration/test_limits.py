@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from infra.redis_client import make_redis
-from services.backlog import TenantBacklog
+from orders.backlog import TenantBacklog
 from tests.integration import stack
 from tests.integration.client import ORDER, Api
 from tests.integration.servers import stopped

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from infra.unit_of_work import UnitOfWork
-from models import Command, OrderStatus, applying
-from models import repository as repo
-from services import orders, processing
+from models import Command, OrderStatus
+from orders import accept as orders
+from orders import apply as processing
+from orders import apply_sql as applying
+from orders import repository as repo
 
 
 def no_publish(_job_id):

@@ -20,7 +20,7 @@ from access.auth_throttle import FailedAuthThrottle
 from access.key_verifier import announce_revoked, revoked_marker
 from access.rate_limit import KeyRateLimiter
 from infra.redis_client import FailFast
-from services.cache import OrderCache
+from orders.cache import OrderCache
 from tests.integration.servers import redis_admin
 from tests.integration.stack import free_port
 

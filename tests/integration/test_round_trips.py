@@ -26,8 +26,8 @@ from sqlalchemy import Engine, event
 from access import api_keys
 from infra.publisher import BackgroundPublisher
 from infra.redis_client import make_redis
-from services import processing
-from services.cache import OrderCache
+from orders import apply as processing
+from orders.cache import OrderCache
 from tests.integration.client import ORDER
 
 # (PostgreSQL round trips, Redis commands)

@@ -35,7 +35,8 @@ def test_command_queued_before_the_delete_fails_not_found(api, session_factory, 
 
     from infra.unit_of_work import UnitOfWork
     from models import Command
-    from services import orders, processing
+    from orders import accept as orders
+    from orders import apply as processing
 
     order_id = uuid.UUID(api.create_order())
     pay = orders.submit_command(UnitOfWork(session_factory), api.tenant_id, order_id, Command.PAY, lambda _: None)

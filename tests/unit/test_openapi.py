@@ -10,7 +10,7 @@ import pytest
 
 import config
 from models import Job, Order, OrderEvent
-from services.views import event_view, job_view, order_view
+from orders.views import event_view, job_view, order_view
 from web import create_app
 from web.openapi import document
 from web.schemas import EventOut, JobOut, OrderOut

@@ -11,12 +11,11 @@ from typing import Any
 import click
 from flask import Flask
 
-from models import operations
-from models import repository as repo
 from models.base import utcnow
 from models.job import JobStatus
-from services import maintenance
-from services.views import iso
+from orders import maintenance, operations
+from orders import repository as repo
+from orders.views import iso
 from web.cli.output import emit, emit_one, json_option
 from web.resources import publish_job, resources
 

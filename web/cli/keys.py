@@ -10,8 +10,8 @@ from flask import Flask
 
 from access import api_keys, audit, key_verifier
 from models.base import utcnow
-from services import retention
-from services.views import iso
+from orders import retention
+from orders.views import iso
 from web.cli.output import emit, json_option
 from web.resources import resources
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, make_url
 
 import config
 from celeryconfig import COMMANDS_QUEUE
-from services import retention
+from orders import retention
 from web.cli.output import emit_one, json_option
 from web.resources import resources
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.errors import NotFound
 from infra.faults import fault_point
 from infra.pagination import Page
-from models import repository as repo
-from services.cache import OrderCache
-from services.views import event_view, job_view, order_view
+from orders import repository as repo
+from orders.cache import OrderCache
+from orders.views import event_view, job_view, order_view
 from telemetry import metrics
 
 

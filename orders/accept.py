@@ -3,12 +3,12 @@
 A command is accepted by committing a `queued` job; the message that asks a
 worker to apply it is handed to `enqueue` only after that commit, so a job a
 client was told about always exists. If publishing fails the job stays
-`queued` and the relay publishes it later (services/relay.py). The API's
+`queued` and the relay publishes it later (orders/relay.py). The API's
 enqueue publishes in the background (infra/publisher.py); refusing new
 commands when the broker does not keep up is the caller's check, made before
 anything is committed.
 
-Each write is one statement (models/accepting.py), so the use cases work on an
+Each write is one statement (orders/accept_sql.py), so the use cases work on an
 autocommit unit of work: accepting costs one round trip to PostgreSQL.
 """
 
@@ -25,11 +25,12 @@ from infra.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, Rat
 from infra.faults import fault_point
 from infra.messaging import Enqueue, JobMessage
 from infra.unit_of_work import UnitOfWork
-from models import Command, Job, JobStatus, accepting
-from models import repository as repo
+from models import Command, Job, JobStatus
 from models.base import utcnow
-from services.backlog import TenantBacklog
-from services.views import JobFields
+from orders import accept_sql
+from orders import repository as repo
+from orders.backlog import TenantBacklog
+from orders.views import JobFields
 from telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def _queued_job(
 def _insert(uow: UnitOfWork, job: Job, idempotency: Idempotency | None) -> bool:
     """Insert the job (claiming the key); False if nothing was inserted."""
     key, fingerprint = (idempotency.key, idempotency.request_sha256) if idempotency else (None, None)
-    inserted = accepting.insert_job(uow.session, job, key, fingerprint)
+    inserted = accept_sql.insert_job(uow.session, job, key, fingerprint)
     uow.commit()
     return inserted
 

@@ -8,7 +8,7 @@ The cache entry is replaced by a tombstone carrying the new version *before*
 that transaction commits: from then on no reader can put an older version back,
 and a worker killed right after the commit leaves nothing stale behind. If Redis
 cannot take the tombstone, the transaction records a pending invalidation
-instead, which the relay retries (services/relay.py).
+instead, which the relay retries (orders/relay.py).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from infra.faults import fault_point
 from infra.unit_of_work import UnitOfWork
-from models import Command, InvalidTransition, OrderStatus, applying, next_status
-from models import repository as repo
+from models import Command, InvalidTransition, OrderStatus, next_status
+from orders import apply_sql
+from orders import repository as repo
 from telemetry import metrics
 from telemetry.logs import request_id_var
 
@@ -75,14 +76,14 @@ def apply_job(
     """
     for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
         with UnitOfWork(session_factory) as uow:
-            job = applying.start_job(uow.session, job_id)
+            job = apply_sql.start_job(uow.session, job_id)
             if job is None:
                 return Outcome(job_id, "skipped")
             request_id_var.set(job.request_id)  # the caller's job_log_context resets it
             try:
                 new_version = _apply(uow.session, job)
             except _Failure as failure:
-                applying.fail_job(uow.session, job.id, failure.error)
+                apply_sql.fail_job(uow.session, job.id, failure.error)
                 uow.commit()
                 return Outcome(job_id, "failed", failure.error["code"], job.command, job.created_at)
             except _VersionConflict:
@@ -92,7 +93,7 @@ def apply_job(
                         "code": "version_conflict",
                         "detail": f"order changed after version {job.expected_version}",
                     }
-                    applying.fail_job(uow.session, job.id, error)
+                    apply_sql.fail_job(uow.session, job.id, error)
                     uow.commit()
                     return Outcome(job_id, "failed", "version_conflict", job.command, job.created_at)
                 uow.session.rollback()
@@ -117,7 +118,7 @@ def apply_job(
 def fail_job(session_factory: sessionmaker[Session], job_id: uuid.UUID, code: str, detail: str) -> None:
     """Give up on an unfinished job with a reason (used after the last retry)."""
     with UnitOfWork(session_factory) as uow:
-        applying.fail_job(uow.session, job_id, {"code": code, "detail": detail})
+        apply_sql.fail_job(uow.session, job_id, {"code": code, "detail": detail})
         uow.commit()
 
 
@@ -125,7 +126,7 @@ def _apply(session: Session, job: Row[Any]) -> int:
     """Apply `job` in the caller's transaction, finishing it; return the order's new version."""
     command = Command(job.command)
     if command is Command.CREATE:
-        return applying.apply_create(session, job, order_total_cents((job.payload or {})["items"]))
+        return apply_sql.apply_create(session, job, order_total_cents((job.payload or {})["items"]))
 
     order = repo.get_live_order(session, job.tenant_id, job.order_id)
     if order is None:
@@ -136,7 +137,7 @@ def _apply(session: Session, job: Row[Any]) -> int:
         new_status = next_status(OrderStatus(order.status), command)
     except InvalidTransition as exc:
         raise _Failure("invalid_transition", str(exc)) from None
-    new_version = applying.apply_transition(session, job, order, new_status)
+    new_version = apply_sql.apply_transition(session, job, order, new_status)
     if new_version is None:
         raise _VersionConflict()
     return new_version

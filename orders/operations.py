@@ -1,6 +1,6 @@
 """Operators' reads across tenants (the CLI): jobs by filters, a job's full
 record, counts by status, an order with its events. Never used by the API,
-whose reads are always scoped to one tenant (models/repository.py)."""
+whose reads are always scoped to one tenant (orders/repository.py)."""
 
 from __future__ import annotations
 

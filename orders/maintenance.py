@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.messaging import Enqueue, JobMessage
-from models import repository as repo
+from orders import repository as repo
 from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.errors import JobNotCancellable, NotFound
 from infra.unit_of_work import UnitOfWork
 from models import JobStatus
-from models import repository as repo
-from services.views import job_view
+from orders import repository as repo
+from orders.views import job_view
 
 # A worker's transaction lasts milliseconds; one that holds the job longer is
 # stuck, and the client hears that the job is being applied.

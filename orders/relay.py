@@ -19,8 +19,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.messaging import Enqueue, JobMessage
-from models import repository as repo
-from services.cache import OrderCache
+from orders import repository as repo
+from orders.cache import OrderCache
 from telemetry import metrics
 from telemetry.logs import log_context
 

@@ -1,0 +1,2 @@
+"""Orders and their jobs: accepting commands, applying them, cancelling,
+reading (cache-aside), waiting, the relay, retention and operator maintenance."""
