@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint fmt bench lock services-start services-stop services-status reset up down
+.PHONY: run test unit lint fmt bench lock services-start services-stop services-status reset up down
 
 # A virtualenv with exactly the locked requirements (runtime and development),
 # every package checked against its hash; rebuilt when they change.
@@ -28,6 +28,14 @@ run: $(BIN)/.installed  ## Start servers, migrate, then API, worker and Flower (
 
 test: $(BIN)/.installed  ## Lint, then the whole test suite against real servers
 	scripts/test.sh
+
+# No server is needed, nor started: the settings point nowhere, so a test
+# that tried to connect would fail rather than use the local stack.
+UNIT_ENV := ORDERLY_TESTING=1 TEST_DATABASE_URL=postgresql+psycopg://unit@127.0.0.1:9/none \
+	TEST_REDIS_URL=redis://127.0.0.1:9/0 TEST_BROKER_URL=amqp://unit@127.0.0.1:9//
+
+unit: $(BIN)/.installed  ## The tests that need no server (use cases on fakes, parsing, layout): seconds
+	$(UNIT_ENV) $(BIN)/pytest -q tests/unit
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -9,10 +9,10 @@ from __future__ import annotations
 from kombu import Exchange, Queue
 
 import config
+from infra.messaging import COMMANDS_QUEUE
 
 _settings = config.current()
 
-COMMANDS_QUEUE = "orderly.commands"
 
 broker_url = _settings.broker_url
 broker_connection_retry_on_startup = True

@@ -87,7 +87,6 @@ class Settings(BaseSettings):
     # ------------------------------------------------ relay and retention
     relay_interval_seconds: float = Field(1.0, gt=0, description="How often the relay runs a round")
     relay_queued_after_seconds: float = Field(10.0, gt=0, description="Untouched queued job republished after")
-    relay_running_after_seconds: float = Field(150.0, gt=0, description="Untouched running job republished after")
     relay_heartbeat_file: str = Field("", description="The relay's heartbeat (default: /tmp/orderly-relay.heartbeat)")
     relay_healthy_within_seconds: float = Field(60.0, gt=0, description="`relay --check` passes within this")
     relay_watchdog_seconds: float = Field(300.0, gt=0, description="A relay loop stuck this long exits")

@@ -1,6 +1,9 @@
 """API keys: `ok_<key id>_<secret>`. The key id is public (find and revoke a
 leaked key by it); the 256-bit secret is stored only as its SHA-256, which is
-enough for a random secret of that size (no password-style stretching needed)."""
+enough for a random secret of that size (no password-style stretching needed).
+
+Functions take the caller's session and never commit: the caller's unit of
+work does (infra/unit_of_work.py)."""
 
 from __future__ import annotations
 
@@ -166,12 +169,12 @@ def touch(session: Session, key: StoredKey) -> None:
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         session.execute(update(ApiKey).where(ApiKey.id == key.key_id).values(last_used_at=now))
-        session.commit()
 
 
 def authenticate(session: Session, presented: str) -> Principal | None:
     """The key's principal, or None for a malformed, unknown or revoked key,
-    straight from PostgreSQL (the API uses access/key_verifier.py)."""
+    straight from PostgreSQL (the API uses access/key_verifier.py). Its use
+    is recorded with the caller's commit."""
     parsed = parse(presented)
     key = find_active(session, parsed[0]) if parsed else None
     # Constant-time comparison: the hash of a wrong secret leaks nothing by timing.

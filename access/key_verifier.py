@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from access import api_keys, audit
 from infra.redis_client import FailFast
+from infra.unit_of_work import UnitOfWork
 
 KEEP_SECONDS = 60.0
 UNKNOWN_KEEP_SECONDS = 5.0
@@ -124,8 +125,8 @@ class KnownKeyIds:
         since = self._newest - self.MARGIN if self._newest else None
         if began - self._reloaded_at > self.FULL_RELOAD_SECONDS:
             since, self._reloaded_at = None, began
-        with self._session_factory() as session:
-            return began, api_keys.ids_created_since(session, since)
+        with UnitOfWork(self._session_factory) as uow:
+            return began, api_keys.ids_created_since(uow.session, since)
 
 
 class KeyVerifier:
@@ -157,8 +158,9 @@ class KeyVerifier:
         if looked_up:
             # Fresh from PostgreSQL, so not revoked; last_used_at is written at
             # most once a minute, so at most once per lookup.
-            with self._session_factory() as session:
-                api_keys.touch(session, key)
+            with UnitOfWork(self._session_factory) as uow:
+                api_keys.touch(uow.session, key)
+                uow.commit()
         else:
             marker = self._redis.call(self._marker, key_id)
             revoked = None if marker is None else marker[0] is not None and float(marker[0]) <= time.time()
@@ -181,8 +183,8 @@ class KeyVerifier:
         return hmac.compare_digest(held.key.secret_sha256, api_keys.sha256(parsed[1])) and not held.key.expired()
 
     def _look_up(self, key_id: str) -> api_keys.StoredKey | None:
-        with self._session_factory() as session:
-            key = api_keys.find_active(session, key_id)
+        with UnitOfWork(self._session_factory) as uow:
+            key = api_keys.find_active(uow.session, key_id)
         keep = KEEP_SECONDS if key else UNKNOWN_KEEP_SECONDS
         with self._lock:
             if len(self._held) >= MAX_KEYS:
@@ -201,12 +203,12 @@ class Revocation:
     announced: bool  # False: Redis was unreachable; cached copies live on for up to KEEP_SECONDS
 
 
-def revoke(session_factory: sessionmaker[Session], client: redis.Redis, key_id: str, actor: str) -> Revocation:
+def revoke(uow: UnitOfWork, client: redis.Redis, key_id: str, actor: str) -> Revocation:
     """Revoke the key in PostgreSQL (and record it in the audit log), then
     tell the API processes through Redis."""
-    with session_factory() as session:
-        revoked = api_keys.revoke_key(session, key_id)
+    with uow:
+        revoked = api_keys.revoke_key(uow.session, key_id)
         if revoked:
-            audit.record(session, "key.revoked", actor, key_id)
-        session.commit()
+            audit.record(uow.session, "key.revoked", actor, key_id)
+        uow.commit()
     return Revocation(revoked, revoked and announce_revoked(client, key_id))

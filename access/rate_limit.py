@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 
+import redis
 from limits import parse
 from limits.errors import StorageError
 from limits.storage import RedisStorage
@@ -23,15 +24,13 @@ from infra.redis_client import FailFast
 
 
 class KeyRateLimiter:
-    def __init__(self, redis_url: str, rate: str, guard: FailFast | None = None) -> None:
-        """`rate` in the limits notation, e.g. "600/minute"."""
+    def __init__(self, client: redis.Redis, rate: str, guard: FailFast | None = None) -> None:
+        """`rate` in the limits notation, e.g. "600/minute". The counters go
+        through `client`'s connections (and so its timeouts)."""
         self._item = parse(rate)
+        # With a connection pool, limits only reads the URL's scheme.
         storage = RedisStorage(
-            redis_url,
-            key_prefix="orderly:ratelimit",
-            wrap_exceptions=True,
-            socket_timeout=0.25,
-            socket_connect_timeout=0.25,
+            "redis://", connection_pool=client.connection_pool, key_prefix="orderly:ratelimit", wrap_exceptions=True
         )
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         self._redis = guard or FailFast("rate limiter")

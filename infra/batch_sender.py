@@ -30,7 +30,7 @@ import kombu
 from celery import Celery
 from kombu import Producer, Queue
 
-from infra.messaging import JobMessage
+from infra.messaging import APPLY_TASK, JobMessage
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,18 @@ class BatchSender:
         self._confirmed = 0  # every tag up to this one is acked or nacked
         self._single: set[int] = set()  # tags confirmed one by one, above _confirmed
         self._nacked: set[int] = set()
+
+    @classmethod
+    def for_broker(cls, broker_url: str) -> BatchSender:
+        """A sender of job messages to the command queue of celeryconfig.py.
+
+        Its Celery app only builds messages (the workers' app, with the
+        tasks, is workers/celery_app.py): publishing needs no import of the
+        worker's code."""
+        app = Celery("orderly-publisher", set_as_current=False)
+        app.config_from_object("celeryconfig")
+        app.conf.broker_url = broker_url
+        return cls(app, APPLY_TASK, app.conf.task_queues[0])
 
     def __call__(self, jobs: Sequence[JobMessage]) -> list[uuid.UUID]:
         """Publish one message per job; returns the jobs the broker refused

@@ -1,4 +1,4 @@
-"""Exceptions the use cases raise; web/errors.py maps each to an HTTP status."""
+"""Exceptions the use cases raise; web/problems.py maps each to an HTTP status."""
 
 from __future__ import annotations
 

@@ -12,8 +12,10 @@ import uuid
 from collections.abc import Callable
 from typing import NamedTuple
 
-# The one task every job message runs (the command is its shadow name).
+# The one task every job message runs (the command is its shadow name), and
+# the queue its messages go to (declared in celeryconfig.py).
 APPLY_TASK = "orderly.apply_order_command"
+COMMANDS_QUEUE = "orderly.commands"
 
 
 class JobMessage(NamedTuple):

@@ -34,6 +34,8 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 
+from infra.batch_sender import BatchSender
+from infra.errors import QueueFull
 from infra.messaging import JobMessage
 from infra.process_thread import ProcessThread
 
@@ -110,3 +112,27 @@ class BackgroundPublisher:
                             ", ".join(str(message.id) for message in batch), exc_info=True)  # fmt: skip
             finally:
                 self._in_flight_since = None
+
+
+class DirectPublisher:
+    """Publishes at once and waits for the broker's confirm: for processes
+    whose caller may wait (the relay's rounds, the operator CLI). Thread-safe."""
+
+    def __init__(self, send: BatchSender) -> None:
+        self._send = send
+        self._lock = threading.Lock()
+
+    def publish(self, messages: list[JobMessage]) -> list[uuid.UUID]:
+        """Publish every message, one confirm wait for all: the jobs the broker
+        refused (queue full). Raises when the batch was not confirmed in time."""
+        with self._lock:
+            return self._send(messages)
+
+    def __call__(self, message: JobMessage) -> None:
+        """Publish one message; QueueFull if the broker refused it."""
+        if self.publish([message]):
+            raise QueueFull(str(message.id))
+
+    def close(self) -> None:
+        with self._lock:
+            self._send.close()

@@ -29,6 +29,13 @@ def make_redis(url: str) -> redis.Redis:
     )
 
 
+def make_subscriber(url: str) -> redis.Redis:
+    """A client for a pub/sub connection held for good: no health-check PING
+    may read from it behind the listener's back, and its reads wait for
+    messages (the listener's own timeout bounds them)."""
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=5, health_check_interval=0)
+
+
 class FailFast:
     """Remembers a recent Redis failure for the users of Redis that share it
     (`purpose` names them in the log). One guard per process and server means

@@ -1,8 +1,8 @@
-"""Persistence and domain state: SQLAlchemy models, the state machine, repositories."""
+"""The tables (SQLAlchemy models) and the status enums, the state machine among them."""
 
 from models.audit import AuditEvent
 from models.base import Base
-from models.job import FINISHED, IdempotencyKey, Job, JobStatus
+from models.job import FINISHED, IdempotencyKey, Job, JobErrorCode, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
 from models.status import Command, InvalidTransition, OrderStatus, next_status
 from models.tenant import ApiKey, Tenant
@@ -19,6 +19,7 @@ __all__ = [
     "IdempotencyKey",
     "InvalidTransition",
     "Job",
+    "JobErrorCode",
     "JobStatus",
     "Order",
     "OrderEvent",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func, text
@@ -15,11 +14,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.choice import Choice
 
 
-class JobStatus(StrEnum):
+class JobStatus(Choice):
+    # Until the worker's commit: nobody sees a job being applied, it goes
+    # from queued straight to its outcome (orders/apply.py).
     QUEUED = "queued"
-    RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     # Spelled as orders spell it. Only a queued job can be cancelled
@@ -28,7 +29,17 @@ class JobStatus(StrEnum):
 
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class JobErrorCode(Choice):
+    """Why a job failed (its `error.code`)."""
+
+    INVALID_TRANSITION = "invalid_transition"  # the command is not allowed in the order's status
+    NOT_FOUND = "not_found"  # the order is gone (deleted, or never created)
+    VERSION_CONFLICT = "version_conflict"  # If-Match no longer holds, or the order kept changing
+    INTERNAL_ERROR = "internal_error"  # a bug, or the database unreachable for ten minutes
+
+
 _STATUSES = ", ".join(f"'{s}'" for s in JobStatus)
 
 
@@ -38,8 +49,8 @@ class Job(Base):
         CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
         Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
         Index("ix_jobs_status_created", "status", "created_at"),
-        # The per-tenant cap on unfinished jobs counts these.
-        Index("ix_jobs_unfinished_tenant", "tenant_id", postgresql_where=text("status IN ('queued', 'running')")),
+        # The per-tenant cap on unfinished jobs counts these (migration 0009).
+        Index("ix_jobs_queued_tenant", "tenant_id", postgresql_where=text(f"status = '{JobStatus.QUEUED}'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -53,7 +64,7 @@ class Job(Base):
     expected_version: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    error: Mapped[dict[str, str] | None] = mapped_column(JSONB)  # {code: JobErrorCode, detail}
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

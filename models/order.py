@@ -29,7 +29,7 @@ class Order(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     status: Mapped[str] = mapped_column(String(16))
     # Optimistic lock: every applied command bumps it with a compare-and-set
-    # (see orders.repository.OrderRepository.compare_and_set).
+    # (orders/apply_sql.py: UPDATE … WHERE id = :id AND version = :v).
     version: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from models.choice import Choice
 
 
-class OrderStatus(StrEnum):
+class OrderStatus(Choice):
     PENDING = "pending"
     PAID = "paid"
     SHIPPED = "shipped"
@@ -14,7 +14,7 @@ class OrderStatus(StrEnum):
     DELETED = "deleted"
 
 
-class Command(StrEnum):
+class Command(Choice):
     CREATE = "create"
     PAY = "pay"
     SHIP = "ship"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func, text
@@ -17,14 +16,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.choice import Choice
 
 
-class EventType(StrEnum):
+class EventType(Choice):
     JOB_FINISHED = "job.finished"
     ORDER_STATUS_CHANGED = "order.status_changed"
 
 
-class DeliveryStatus(StrEnum):
+class DeliveryStatus(Choice):
     PENDING = "pending"  # waiting for its (next) attempt
     DELIVERED = "delivered"  # the endpoint answered 2xx
     FAILED = "failed"  # retries ran out, or the endpoint was disabled or deleted
@@ -64,7 +64,11 @@ class WebhookDelivery(Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
         # The sender claims due deliveries in this order.
-        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text(f"status = '{DeliveryStatus.PENDING}'"),
+        ),
         Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
     )
 

@@ -24,12 +24,10 @@ from typing import Any
 from infra.errors import IdempotencyKeyReused, NotFound, PreconditionFailed, RateLimited
 from infra.faults import fault_point
 from infra.messaging import Enqueue, JobMessage
-from infra.unit_of_work import UnitOfWork
 from models import Command, Job, JobStatus
 from models.base import utcnow
-from orders import accept_sql
-from orders import repository as repo
 from orders.backlog import TenantBacklog
+from orders.unit_of_work import OrdersUnitOfWork
 from orders.views import JobFields
 from telemetry import metrics
 
@@ -50,7 +48,7 @@ class Idempotency:
 
 
 def submit_create(
-    uow: UnitOfWork,
+    uow: OrdersUnitOfWork,
     tenant_id: uuid.UUID,
     order: dict[str, Any],
     enqueue: Enqueue,
@@ -69,7 +67,7 @@ def submit_create(
 
 
 def submit_command(
-    uow: UnitOfWork,
+    uow: OrdersUnitOfWork,
     tenant_id: uuid.UUID,
     order_id: uuid.UUID,
     command: Command,
@@ -86,9 +84,9 @@ def submit_command(
         if replay is None and not _insert(uow, job, idempotency):
             replay = _replay(uow, tenant_id, idempotency)
             if replay is None:
-                order = repo.get_live_order(uow.session, tenant_id, order_id)
-                if order is not None and expected_version is not None and order.version != expected_version:
-                    raise PreconditionFailed(f"order {order_id} is at version {order.version}, not {expected_version}")
+                version = uow.accept.live_order_version(tenant_id, order_id)
+                if version is not None and expected_version is not None and version != expected_version:
+                    raise PreconditionFailed(f"order {order_id} is at version {version}, not {expected_version}")
                 # Not there when the insert looked (it may exist by now: its create just committed).
                 raise NotFound(f"order {order_id} not found")
     return replay if replay is not None else _publish(job, enqueue)
@@ -116,34 +114,34 @@ def _queued_job(
     )
 
 
-def _insert(uow: UnitOfWork, job: Job, idempotency: Idempotency | None) -> bool:
-    """Insert the job (claiming the key); False if nothing was inserted."""
+def _insert(uow: OrdersUnitOfWork, job: Job, idempotency: Idempotency | None) -> bool:
+    """Insert the job (claiming the key) and commit; False if nothing was inserted."""
     key, fingerprint = (idempotency.key, idempotency.request_sha256) if idempotency else (None, None)
-    inserted = accept_sql.insert_job(uow.session, job, key, fingerprint)
+    inserted = uow.accept.insert_job(job, key, fingerprint)
     uow.commit()
     return inserted
 
 
-def _replay(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None) -> JobFields | None:
+def _replay(uow: OrdersUnitOfWork, tenant_id: uuid.UUID, idempotency: Idempotency | None) -> JobFields | None:
     """The job an identical earlier request with this Idempotency-Key produced;
     None when the key was never claimed (or there is none)."""
-    earlier = repo.get_idempotency_key(uow.session, tenant_id, idempotency.key) if idempotency else None
+    earlier = uow.accept.claimed_key(tenant_id, idempotency.key) if idempotency else None
     if idempotency is None or earlier is None:
         return None
     if earlier.request_sha256 != idempotency.request_sha256:
         raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
-    job = repo.get_job(uow.session, tenant_id, earlier.job_id)
+    job = uow.accept.job(tenant_id, earlier.job_id)
     assert job is not None, "idempotency keys reference their job"
     return job
 
 
 def _replay_at_cap(
-    uow: UnitOfWork, tenant_id: uuid.UUID, backlog: TenantBacklog | None, idempotency: Idempotency | None
+    uow: OrdersUnitOfWork, tenant_id: uuid.UUID, backlog: TenantBacklog | None, idempotency: Idempotency | None
 ) -> JobFields | None:
-    """None while the tenant is under its cap of queued or running jobs (one
-    tenant cannot fill the queue for everyone). At the cap new commands are
+    """None while the tenant is under its cap of unfinished jobs (one tenant
+    cannot fill the queue for everyone). At the cap new commands are
     refused, but a retry of a request already accepted gets its job back."""
-    if backlog is None or backlog.admit(tenant_id, lambda: repo.count_unfinished_jobs(uow.session, tenant_id)):
+    if backlog is None or backlog.admit(tenant_id, lambda: uow.accept.count_unfinished(tenant_id)):
         return None
     replay = _replay(uow, tenant_id, idempotency)
     if replay is None:

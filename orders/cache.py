@@ -27,6 +27,7 @@ from typing import Any
 
 import redis
 
+from infra.bootstrap import Clients
 from infra.redis_client import FailFast
 
 # KEYS[1] key; ARGV: version, json, ttl. Tombstones block older versions only,
@@ -86,6 +87,11 @@ class OrderCache:
         self._sweep = client.register_script(_SWEEP)
         self._tombstones = f"{prefix}tombstones"
         self._redis = guard or FailFast("cache")
+
+    @classmethod
+    def from_clients(cls, clients: Clients) -> OrderCache:
+        """The process's cache: its Redis and its skip window (infra/bootstrap.py)."""
+        return cls(clients.cache_redis, clients.settings.cache_ttl_seconds, guard=clients.cache_guard)
 
     def ping(self) -> None:
         """Raises if the cache's Redis does not answer (readiness)."""

@@ -5,21 +5,19 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from infra.messaging import Enqueue, JobMessage
-from orders import repository as repo
+from orders.unit_of_work import OrdersUnitOfWork
 from telemetry.logs import log_context
 
 log = logging.getLogger(__name__)
 
 
-def retry_failed_job(session_factory: sessionmaker[Session], enqueue: Enqueue, job_id: uuid.UUID) -> bool:
+def retry_failed_job(uow: OrdersUnitOfWork, enqueue: Enqueue, job_id: uuid.UUID) -> bool:
     """Queue a failed job again (say, after fixing what made it fail); False
     unless the job exists and had failed."""
-    with session_factory() as session:
-        job = repo.requeue_failed_job(session, job_id)
-        session.commit()
+    with uow:
+        job = uow.operations.requeue_failed(job_id)
+        uow.commit()
     if job is None:
         return False
     with log_context(request_id=job.request_id, job_id=job_id):

@@ -21,8 +21,9 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, text
-from sqlalchemy.orm import Session, sessionmaker
 
+from infra.unit_of_work import UnitOfWork
+from models import DeliveryStatus, JobStatus
 from models.base import utcnow
 
 BATCH = 1000
@@ -35,7 +36,7 @@ DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
 _DROP_PAYLOADS = text("""
 UPDATE jobs SET payload = NULL WHERE id = ANY (ARRAY(
     SELECT id FROM jobs
-    WHERE status = 'succeeded' AND created_at < :before AND payload IS NOT NULL
+    WHERE status = :succeeded AND created_at < :before AND payload IS NOT NULL
     LIMIT :batch))
 """)
 
@@ -44,9 +45,13 @@ UPDATE jobs SET payload = NULL WHERE id = ANY (ARRAY(
 _DELETE_DELIVERIES = text("""
 DELETE FROM webhook_deliveries WHERE id = ANY (ARRAY(
     SELECT id FROM webhook_deliveries
-    WHERE status <> 'pending' AND created_at < :before
+    WHERE status <> :pending AND created_at < :before
     LIMIT :batch))
 """)
+
+
+# Bound into every statement (each uses the ones it names).
+_STATUSES = {"succeeded": JobStatus.SUCCEEDED, "pending": DeliveryStatus.PENDING}
 
 
 @dataclass(frozen=True)
@@ -66,29 +71,28 @@ class Purged:
     deliveries_deleted: int = 0
 
 
-def purge(session_factory: sessionmaker[Session], policy: Policy, max_batches: int = 10_000) -> Purged:
+def purge(uow: UnitOfWork, policy: Policy, max_batches: int = 10_000) -> Purged:
     now = utcnow()
     keys = payloads = 0
     if policy.keys_after is not None:
-        keys = _in_batches(session_factory, _DELETE_KEYS, now - policy.keys_after, policy.batch, max_batches)
+        keys = _in_batches(uow, _DELETE_KEYS, now - policy.keys_after, policy.batch, max_batches)
     if policy.payloads_after is not None:
         before = now - policy.payloads_after
-        payloads = _in_batches(session_factory, _DROP_PAYLOADS, before, policy.batch, max_batches)
+        payloads = _in_batches(uow, _DROP_PAYLOADS, before, policy.batch, max_batches)
     deliveries = 0
     if policy.deliveries_after is not None:
         before = now - policy.deliveries_after
-        deliveries = _in_batches(session_factory, _DELETE_DELIVERIES, before, policy.batch, max_batches)
+        deliveries = _in_batches(uow, _DELETE_DELIVERIES, before, policy.batch, max_batches)
     return Purged(keys, payloads, deliveries)
 
 
-def _in_batches(
-    session_factory: sessionmaker[Session], statement: Any, before: Any, batch: int, max_batches: int
-) -> int:
+def _in_batches(uow: UnitOfWork, statement: Any, before: Any, batch: int, max_batches: int) -> int:
     total = 0
     for _ in range(max_batches):
-        with session_factory() as session:
-            done = cast(CursorResult[Any], session.execute(statement, {"before": before, "batch": batch})).rowcount
-            session.commit()
+        with uow:
+            params = {"before": before, "batch": batch, **_STATUSES}
+            done = cast(CursorResult[Any], uow.session.execute(statement, params)).rowcount
+            uow.commit()
         total += done
         if done < batch:
             break

@@ -64,10 +64,10 @@ class JobWaits:
     """One per API process: a subscriber connection shared by every waiting
     request, and a bound on the waits each API key may hold at once."""
 
-    def __init__(self, url: str, max_per_key: int) -> None:
-        # Its own client: the subscriber's connection is held for good, and
-        # no health-check PING may read from it behind the listener's back.
-        self._client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=5, health_check_interval=0)
+    def __init__(self, subscriber: redis.Redis, max_per_key: int) -> None:
+        """`subscriber`: a client of its own (infra/redis_client.make_subscriber),
+        whose one connection is held for good."""
+        self._client = subscriber
         self._max_per_key = max_per_key
         self._lock = threading.Lock()
         self._channels: dict[str, _Channel] = {}

@@ -93,7 +93,7 @@ REDIS_GUARD_OPEN_UNTIL = Gauge(
 
 # ------------------------------------------------------------------- relay
 RELAY_REPUBLISHED = Counter("orderly_relay_republished", "Jobs the relay published again (lost messages)")
-QUEUED_JOBS = Gauge("orderly_queued_jobs", "Jobs accepted and not yet finished (queued or running)", ["status"])
+QUEUED_JOBS = Gauge("orderly_queued_jobs", "Jobs accepted and not yet finished (queued)")
 OLDEST_QUEUED_AGE = Gauge("orderly_oldest_queued_job_age_seconds", "Age of the oldest queued job (0 when none)")
 PENDING_INVALIDATIONS = Gauge(
     "orderly_pending_cache_invalidations", "Cache invalidations that failed and wait for the relay"
@@ -107,8 +107,6 @@ for _result in ("ok", "pending"):
     CACHE_INVALIDATIONS.labels(_result)
 for _result in ("finished", "deadline", "refused"):
     JOB_WAITS.labels(_result)
-
-DEFAULT_PORTS = {"api": 9101, "worker": 9102, "relay": 9103}
 
 
 def serve(component: str) -> int | None:

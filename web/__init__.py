@@ -8,10 +8,9 @@ from flask.helpers import get_debug_flag
 
 import config
 from telemetry import logs
-from web import auth, docs, health, http_metrics, jobs, orders, request_ids, webhooks
+from web import auth, docs, health, http_metrics, jobs, orders, request_ids, resources, webhooks
 from web.cli import register_cli
 from web.problems import register_database_error_handler, register_error_handlers
-from web.resources import build
 
 
 def create_app(settings: config.Settings | None = None) -> Flask:
@@ -23,7 +22,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     app.debug = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep fields in the order views build them
-    app.extensions["orderly"] = build(settings)
+    resources.install(app, settings)
     register_blueprints(app)
     register_error_handlers(app)
     register_database_error_handler(app)

@@ -18,8 +18,7 @@ from flask import Blueprint, Response, jsonify
 from kombu import Connection
 from sqlalchemy import text
 
-from models.base import utcnow
-from orders.views import iso
+from models.base import iso, utcnow
 from web.problems import problem_response
 from web.resources import Resources, resources
 
@@ -94,12 +93,12 @@ def _passes(name: str, check: Callable[[Resources], object], res: Resources) -> 
 
 
 def _check_postgresql(res: Resources) -> None:
-    with res.engine.connect() as conn:
+    with res.clients.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 
 
 def _check_redis(res: Resources) -> None:
-    res.redis.ping()
+    res.clients.redis.ping()
     res.cache.ping()
 
 

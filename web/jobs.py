@@ -7,24 +7,21 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from models import FINISHED, JobStatus
+from models import FINISHED
 from orders import cancel, queries
-from telemetry import metrics
 from web.auth import key_id, tenant_id
-from web.requests import page_params, wait_param
+from web.query_params import JobsQuery, WaitQuery, parse
 from web.resources import Resources, resources
 from web.responses import page_of
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
-
-SORTABLE = ("created_at", "finished_at", "status")
 
 
 @bp.get("/<uuid:job_id>")
 def get_job(job_id: uuid.UUID) -> Response:
     """The job; with ?wait=N (1-20 s) the answer waits until it has finished."""
     res = resources()
-    job = read_job(res, job_id, wait_param(request))
+    job = read_job(res, job_id, parse(request, WaitQuery).wait)
     response = jsonify(job)
     if job["status"] not in FINISHED:
         response.headers["Retry-After"] = str(res.settings.job_retry_after_seconds)
@@ -36,10 +33,7 @@ def cancel_job(job_id: uuid.UUID) -> Response:
     """Cancel a queued job: 200 with the cancelled job (again 200 when
     repeated), 409 with its status once a worker has claimed or finished it."""
     res = resources()
-    job, cancelled_now = cancel.cancel_job(res.session_factory, tenant_id(), job_id)
-    if cancelled_now:
-        metrics.JOBS_CANCELLED.labels(job["command"]).inc()
-        res.announce_finished(job_id)
+    job, _ = cancel.cancel_job(res.orders(), tenant_id(), job_id, res.finished)
     return jsonify(job)
 
 
@@ -49,7 +43,7 @@ def read_job(res: Resources, job_id: uuid.UUID, wait: int | None) -> dict[str, A
     job: dict[str, Any] = {}
 
     def read() -> bool:
-        job.update(queries.get_job(res.autocommit_session_factory, tenant_id(), job_id))
+        job.update(queries.get_job(res.orders_autocommit(), tenant_id(), job_id))
         return job["status"] in FINISHED
 
     if wait is None:
@@ -61,6 +55,6 @@ def read_job(res: Resources, job_id: uuid.UUID, wait: int | None) -> dict[str, A
 
 @bp.get("")
 def list_jobs() -> Response:
-    page, status = page_params(request, SORTABLE, tuple(JobStatus))
-    data, total = queries.list_jobs(resources().autocommit_session_factory, tenant_id(), page, status)
-    return page_of(data, page, total)
+    query = parse(request, JobsQuery)
+    data, total = queries.list_jobs(resources().orders_autocommit(), tenant_id(), query.paging, query.status)
+    return page_of(data, query.paging, total)

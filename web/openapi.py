@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models import JobStatus, OrderStatus
-from web import jobs, openapi_webhooks, orders
+from web import openapi_webhooks
 from web.docs_assets import ASSETS
-from web.openapi_parts import json_content, problems, ref, sort_param, status_filter
-from web.requests import IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN, MAX_LIMIT, MAX_PAGE
+from web.openapi_parts import json_content, problems, ref
+from web.query_params import JobsQuery, OrdersQuery, WaitQuery, openapi_parameters
+from web.requests import IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, IF_NONE_MATCH_PATTERN
 from web.schemas import (
     CreateOrder,
     EventsOut,
@@ -49,6 +49,7 @@ _PROBLEM_STATUSES = {
     "413": "Body over 1 MiB",
     "414": "The request line (method, path and query) is longer than 8,190 bytes (gunicorn's limit)",
     "415": "The body is not application/json",
+    "431": "More than 100 header fields, or one over 8,190 bytes (gunicorn's limits)",
     "422": "Valid JSON that breaks the schema, or an Idempotency-Key reused with another request",
     "429": "Too many requests with this key, or too many unfinished jobs for the tenant",
     "500": "A bug: logged, never shown",
@@ -101,13 +102,11 @@ _FINISHED = {
 
 def _paths() -> dict[str, Any]:
     order_id = {"$ref": "#/components/parameters/OrderId"}
-    paging = [{"$ref": "#/components/parameters/Page"}, {"$ref": "#/components/parameters/Limit"}]
     command_headers = [
         {"$ref": "#/components/parameters/IdempotencyKey"},
         {"$ref": "#/components/parameters/IfMatch"},
         _PREFER,
     ]
-    order_statuses = [s.value for s in OrderStatus if s is not OrderStatus.DELETED]
     return {
         "/api/v1/orders": {
             "post": {
@@ -120,7 +119,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listOrders",
                 "summary": "List the tenant's live orders",
-                "parameters": [*paging, sort_param(orders.SORTABLE), status_filter(order_statuses)],
+                "parameters": openapi_parameters(OrdersQuery),
                 "responses": {
                     "200": {"description": "A page", "content": json_content(ref("OrdersPage"))},
                     **problems("400"),
@@ -183,7 +182,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listJobs",
                 "summary": "List the tenant's jobs",
-                "parameters": [*paging, sort_param(jobs.SORTABLE), status_filter([s.value for s in JobStatus])],
+                "parameters": openapi_parameters(JobsQuery),
                 "responses": {
                     "200": {"description": "A page", "content": json_content(ref("JobsPage"))},
                     **problems("400"),
@@ -256,17 +255,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getJob",
                 "summary": "One job: wait on it (?wait=N) or poll it until it has succeeded or failed",
-                "parameters": [
-                    {"$ref": "#/components/parameters/JobId"},
-                    {
-                        "name": "wait",
-                        "in": "query",
-                        "required": False,
-                        "description": "Seconds to hold the answer until the job has finished (1-20); the job as it "
-                        "stands when they run out. Concurrent waits per API key are bounded (429 beyond).",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 20},
-                    },
-                ],
+                "parameters": [{"$ref": "#/components/parameters/JobId"}, *openapi_parameters(WaitQuery)],
                 "responses": {
                     "200": {
                         "description": "The job; Retry-After while it is unfinished",
@@ -316,22 +305,12 @@ def _components() -> dict[str, Any]:
                 "type": "http",
                 "scheme": "bearer",
                 "bearerFormat": "ok_<key id>_<secret>",
-                "description": "An API key from `flask --app web apikey create --tenant NAME`",
+                "description": "An API key from `./orderly apikey create --tenant NAME`",
             }
         },
         "parameters": {
             "OrderId": {"name": "order_id", "in": "path", "required": True, "schema": uuid_param},
             "JobId": {"name": "job_id", "in": "path", "required": True, "schema": uuid_param},
-            "Page": {
-                "name": "page",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
-            },
-            "Limit": {
-                "name": "limit",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 20},
-            },
             "IdempotencyKey": {
                 "name": "Idempotency-Key",
                 "in": "header",

@@ -15,21 +15,9 @@ def json_content(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def problems(*statuses: str) -> dict[str, Any]:
-    # Every answer may also be 401, 414 (a URL too long for gunicorn), 429 or 500.
+    # Every answer may also be 401, 414 or 431 (a URL or headers too long for
+    # gunicorn), 429 or 500.
     return {
         status: {"$ref": f"#/components/responses/Problem{status}"}
-        for status in sorted({*statuses, "401", "414", "429", "500"})
+        for status in sorted({*statuses, "401", "414", "431", "429", "500"})
     }
-
-
-def sort_param(columns: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "name": "sort",
-        "in": "query",
-        "description": "A column, `-` first for descending",
-        "schema": {"type": "string", "enum": [*columns, *(f"-{c}" for c in columns)], "default": "-created_at"},
-    }
-
-
-def status_filter(statuses: list[str]) -> dict[str, Any]:
-    return {"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}}

@@ -7,9 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models import DeliveryStatus
-from web import webhooks
-from web.openapi_parts import json_content, problems, ref, sort_param, status_filter
+from web.openapi_parts import json_content, problems, ref
+from web.query_params import DeliveriesQuery, WebhooksQuery, openapi_parameters
 from web.schemas import (
     CreateWebhook,
     DeliveriesPage,
@@ -48,7 +47,6 @@ _ENDPOINT_LINKS = {
         ("ListWebhookDeliveries", "listWebhookDeliveries"),
     )
 }
-_PAGING = [{"$ref": "#/components/parameters/Page"}, {"$ref": "#/components/parameters/Limit"}]
 
 
 def _body(model: str, required: bool = True) -> dict[str, Any]:
@@ -76,7 +74,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listWebhooks",
                 "summary": "The tenant's endpoints",
-                "parameters": [*_PAGING, sort_param(webhooks.SORTABLE)],
+                "parameters": openapi_parameters(WebhooksQuery),
                 "responses": {
                     "200": {"description": "A page", "content": json_content(ref("WebhooksPage"))},
                     **problems("400"),
@@ -129,12 +127,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listWebhookDeliveries",
                 "summary": "The endpoint's deliveries, with their attempts and last answer",
-                "parameters": [
-                    _ENDPOINT_ID,
-                    *_PAGING,
-                    sort_param(webhooks.DELIVERY_SORTABLE),
-                    status_filter([s.value for s in DeliveryStatus]),
-                ],
+                "parameters": [_ENDPOINT_ID, *openapi_parameters(DeliveriesQuery)],
                 "responses": {
                     "200": {
                         "description": "A page",

@@ -10,21 +10,19 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from infra.errors import Overloaded, RateLimited
-from models import FINISHED, Command, OrderStatus
+from models import FINISHED, Command
 from orders import accept, queries
 from orders.views import JobFields
 from web import request_ids
 from web.auth import tenant_id
 from web.jobs import read_job
-from web.requests import etag_matches, expected_version, idempotency, json_body, page_params, preferred_wait
+from web.query_params import OrdersQuery, parse
+from web.requests import check_if_none_match, expected_version, idempotency, json_body, preferred_wait
 from web.resources import Resources, resources
 from web.responses import accepted, page_of
 from web.schemas import CreateOrder, OrderCommand
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
-
-SORTABLE = ("created_at", "updated_at", "total_cents", "status")
-LISTED_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.DELETED)
 
 
 def _accepting(res: Resources) -> Resources:
@@ -41,7 +39,7 @@ def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
     res = _accepting(resources())
     job = accept.submit_create(
-        res.autocommit_uow(),
+        res.orders_autocommit(),
         tenant_id(),
         body.model_dump(mode="json"),
         res.publisher,
@@ -66,7 +64,7 @@ def delete_order(order_id: uuid.UUID) -> Response:
 def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
     res = _accepting(resources())
     job = accept.submit_command(
-        res.autocommit_uow(),
+        res.orders_autocommit(),
         tenant_id(),
         order_id,
         command,
@@ -100,22 +98,25 @@ def _answer(res: Resources, job: JobFields) -> Response:
 
 @bp.get("/<uuid:order_id>")
 def get_order(order_id: uuid.UUID) -> Response:
+    """The order, its version as the ETag; 304 when If-None-Match names it
+    (Werkzeug's conditional response: weak comparison, `*`, lists)."""
     res = resources()
-    order = queries.get_order(res.autocommit_session_factory, res.cache, tenant_id(), order_id)
-    etag = f'"{order["version"]}"'
-    response = Response(status=304) if etag_matches(request, order["version"]) else jsonify(order)
-    response.headers["ETag"] = etag
+    order = queries.get_order(res.orders_autocommit(), res.cache, tenant_id(), order_id)
+    check_if_none_match(request)
+    response = jsonify(order)
+    response.set_etag(str(order["version"]))
+    response.make_conditional(request)
     return response
 
 
 @bp.get("")
 def list_orders() -> Response:
-    page, status = page_params(request, SORTABLE, LISTED_STATUSES)
-    data, total = queries.list_orders(resources().autocommit_session_factory, tenant_id(), page, status)
-    return page_of(data, page, total)
+    query = parse(request, OrdersQuery)
+    data, total = queries.list_orders(resources().orders_autocommit(), tenant_id(), query.paging, query.status)
+    return page_of(data, query.paging, total)
 
 
 @bp.get("/<uuid:order_id>/events")
 def list_events(order_id: uuid.UUID) -> Response:
-    data = queries.list_order_events(resources().autocommit_session_factory, tenant_id(), order_id)
+    data = queries.list_order_events(resources().orders_autocommit(), tenant_id(), order_id)
     return jsonify({"data": data})

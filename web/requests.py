@@ -9,19 +9,13 @@ from typing import Any, TypeVar
 from flask import Request
 from pydantic import BaseModel, ValidationError
 
-from infra.pagination import Page
 from orders.accept import Idempotency
 from orders.waits import MAX_WAIT_SECONDS
 from web.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_LIMIT = 100
-MAX_PAGE = 1_000_000
 MAX_JSON_DEPTH = 32
-# Page numbers and limits: ASCII digits only (str.isdigit() also accepts "²"
-# and "①", which int() refuses), and no longer than the largest allowed value.
-_NUMBER = re.compile(rf"[0-9]{{1,{len(str(MAX_PAGE))}}}")
 # Idempotency-Key: visible ASCII, as the OpenAPI document says.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
@@ -68,27 +62,6 @@ def _depth(value: Any, level: int = 1) -> int:
     return max((_depth(child, level + 1) for child in children), default=level)
 
 
-def page_params(request: Request, sortable: tuple[str, ...], statuses: tuple[str, ...]) -> tuple[Page, str | None]:
-    """?page=1&limit=20&sort=-created_at&status=paid, each checked (400 when wrong)."""
-    args = request.args
-    page = _positive_int(args.get("page", "1"), "page", maximum=MAX_PAGE)
-    limit = _positive_int(args.get("limit", "20"), "limit", maximum=MAX_LIMIT)
-    sort = args.get("sort", "-created_at")
-    if sort.lstrip("-") not in sortable or sort.count("-") > 1:
-        allowed = ", ".join(sortable)
-        raise _bad_query("sort", f"sort by one of {allowed}, with a leading - for descending")
-    status = args.get("status")
-    if status is not None and status not in statuses:
-        raise _bad_query("status", f"status must be one of {', '.join(statuses)}")
-    return Page(number=page, limit=limit, sort=sort), status
-
-
-def wait_param(request: Request) -> int | None:
-    """?wait=N: seconds to wait for a job to finish, 1 to 20 (ASCII digits)."""
-    raw = request.args.get("wait")
-    return None if raw is None else _positive_int(raw, "wait", MAX_WAIT_SECONDS)
-
-
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*([0-9]{1,7})(?:$|[,;\s])")
 
 
@@ -100,16 +73,6 @@ def preferred_wait(request: Request) -> int | None:
     if found is None or int(found[1]) < 1:
         return None
     return min(int(found[1]), MAX_WAIT_SECONDS)
-
-
-def _positive_int(raw: str, name: str, maximum: int) -> int:
-    if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
-        raise _bad_query(name, f"{name} must be an integer from 1 to {maximum}")
-    return int(raw)
-
-
-def _bad_query(name: str, message: str) -> Problem:
-    return Problem(400, "invalid-query", "Bad Request", message, errors=[{"field": name, "message": message}])
 
 
 def idempotency(request: Request, body: Any) -> Idempotency | None:
@@ -137,12 +100,9 @@ def expected_version(request: Request) -> int | None:
     return int(match.group(1) or match.group(2))
 
 
-def etag_matches(request: Request, version: int) -> bool:
-    """Whether If-None-Match names the current ETag (or is *)."""
+def check_if_none_match(request: Request) -> None:
+    """400 unless If-None-Match is absent, * or a list of entity tags. Werkzeug
+    matches it (Response.make_conditional), but would ignore what it cannot read."""
     header = request.headers.get("If-None-Match")
-    if header is None:
-        return False
-    if not _IF_NONE_MATCH.match(header):
+    if header is not None and not _IF_NONE_MATCH.match(header):
         raise Problem(400, "invalid-if-none-match", "Bad Request", 'If-None-Match must be * or ETags, e.g. "3"')
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    return "*" in tags or any(tag.strip('"') == str(version) for tag in tags)

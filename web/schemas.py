@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+
+from models import FINISHED, Command, DeliveryStatus, EventType, JobErrorCode, JobStatus, OrderStatus
+from orders.cancel import BEING_APPLIED
 
 # Bounds keep any order's total inside a signed 64-bit integer.
 MAX_ITEMS = 100
@@ -13,6 +25,9 @@ MAX_QUANTITY = 1_000_000
 MAX_UNIT_PRICE_CENTS = 10_000_000_000
 
 _ISO_4217 = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+LISTED = [s for s in OrderStatus if s is not OrderStatus.DELETED]  # the API never shows a deleted order
+# A cancel's 409 names what the job is instead: being applied, or finished.
+NOT_CANCELLABLE = [BEING_APPLIED, JobStatus.SUCCEEDED.value, JobStatus.FAILED.value]
 
 
 def _integral_float_to_int(value: object) -> object:
@@ -64,10 +79,13 @@ class CreateOrder(_Strict):
 
 
 class OrderCommand(_Strict):
-    command: Literal["pay", "ship", "deliver", "cancel"]
+    # Create and delete have routes of their own (POST /orders, DELETE /orders/{id}).
+    command: Literal[Command.PAY, Command.SHIP, Command.DELIVER, Command.CANCEL]
 
 
-EventName = Literal["job.finished", "order.status_changed"]
+# Events in a webhook's body or an endpoint's list: JSON strings, read leniently
+# (the models are strict) and kept as the enum.
+EventName = Annotated[EventType, Field(strict=False)]
 # The document says https (plain http is for tests only); the SSRF rules
 # (webhooks/urls.py) check the rest, beyond what a schema can say.
 WebhookUrl = Annotated[
@@ -107,7 +125,7 @@ class OrderItem(BaseModel):
 class OrderOut(BaseModel):
     id: str = Field(description="UUID")
     tenant_id: str
-    status: Literal["pending", "paid", "shipped", "delivered", "cancelled"]
+    status: Annotated[OrderStatus, WithJsonSchema({"type": "string", "enum": [s.value for s in LISTED]})]
     version: int = Field(ge=1, description="Bumped by every applied command; the ETag")
     currency: str
     items: list[OrderItem]
@@ -118,15 +136,15 @@ class OrderOut(BaseModel):
 
 
 class JobError(BaseModel):
-    code: Literal["invalid_transition", "not_found", "version_conflict", "internal_error"]
+    code: JobErrorCode
     detail: str
 
 
 class JobOut(BaseModel):
     id: str
-    command: Literal["create", "pay", "ship", "deliver", "cancel", "delete"]
+    command: Command
     order_id: str = Field(description="The order the command is for (allocated at once for create)")
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    status: JobStatus
     attempts: int
     error: JobError | None = Field(description="Why the job failed; null otherwise")
     created_at: str
@@ -190,7 +208,7 @@ class DeliveryOut(BaseModel):
     id: str
     event_id: str = Field(description="The same for every delivery of the event: deduplicate on it")
     event_type: EventName
-    status: Literal["pending", "delivered", "failed"]
+    status: DeliveryStatus
     attempts: int
     last_status_code: int | None
     last_error: str | None
@@ -213,7 +231,7 @@ class JobFinishedData(BaseModel):
     job_id: str
     command: str
     order_id: str
-    status: Literal["succeeded", "failed", "cancelled"]
+    status: Annotated[JobStatus, WithJsonSchema({"type": "string", "enum": [s.value for s in FINISHED]})]
     error: JobError | None
     finished_at: str
 
@@ -231,7 +249,7 @@ class JobFinishedEvent(BaseModel):
     """A webhook delivery's body (POSTed, signed in Orderly-Signature)."""
 
     id: str = Field(description="The event id: deliveries are at least once, deduplicate on it")
-    type: Literal["job.finished"]
+    type: Literal[EventType.JOB_FINISHED]
     created_at: str
     data: JobFinishedData
 
@@ -240,7 +258,7 @@ class OrderStatusChangedEvent(BaseModel):
     """A webhook delivery's body (POSTed, signed in Orderly-Signature)."""
 
     id: str = Field(description="The event id: deliveries are at least once, deduplicate on it")
-    type: Literal["order.status_changed"]
+    type: Literal[EventType.ORDER_STATUS_CHANGED]
     created_at: str
     data: OrderStatusChangedData
 
@@ -258,6 +276,6 @@ class ProblemOut(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] | None = Field(default=None, description="422 only: one entry per invalid field")
-    job_status: Literal["running", "succeeded", "failed"] | None = Field(
+    job_status: Annotated[str, WithJsonSchema({"type": "string", "enum": NOT_CANCELLABLE})] | None = Field(
         default=None, description="409 on a cancel only: the job's status, too late to cancel"
     )

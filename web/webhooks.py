@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from models import DeliveryStatus
 from web.auth import tenant_id
 from web.problems import problem_response
-from web.requests import json_body, page_params
+from web.query_params import DeliveriesQuery, WebhooksQuery, parse
+from web.requests import json_body
 from web.resources import resources
 from web.responses import page_of
 from web.schemas import CreateWebhook, RotateSecret, UpdateWebhook
@@ -19,9 +19,6 @@ from webhooks.secrets import SecretsUnavailable
 from webhooks.urls import UrlRefused
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
-
-SORTABLE = ("created_at", "updated_at")
-DELIVERY_SORTABLE = ("created_at", "next_attempt_at")
 
 
 @bp.errorhandler(UrlRefused)
@@ -40,7 +37,7 @@ def create_webhook() -> Response:
     body, _ = json_body(request, CreateWebhook)
     res = resources()
     view, secret = endpoints.register(
-        res.session_factory,
+        res.webhooks(),
         res.webhook_secrets,
         res.webhook_urls,
         tenant_id(),
@@ -57,14 +54,14 @@ def create_webhook() -> Response:
 
 @bp.get("")
 def list_webhooks() -> Response:
-    page, _ = page_params(request, SORTABLE, ())
-    data, total = endpoints.list_endpoints(resources().autocommit_session_factory, tenant_id(), page)
-    return page_of(data, page, total)
+    query = parse(request, WebhooksQuery)
+    data, total = endpoints.list_endpoints(resources().webhooks_autocommit(), tenant_id(), query.paging)
+    return page_of(data, query.paging, total)
 
 
 @bp.get("/<uuid:endpoint_id>")
 def get_webhook(endpoint_id: uuid.UUID) -> Response:
-    return jsonify(endpoints.get_endpoint(resources().autocommit_session_factory, tenant_id(), endpoint_id))
+    return jsonify(endpoints.get_endpoint(resources().webhooks_autocommit(), tenant_id(), endpoint_id))
 
 
 @bp.patch("/<uuid:endpoint_id>")
@@ -77,12 +74,12 @@ def update_webhook(endpoint_id: uuid.UUID) -> Response:
         description=body.description,
         enabled=body.enabled,
     )
-    return jsonify(endpoints.update_endpoint(res.session_factory, res.webhook_urls, tenant_id(), endpoint_id, changes))
+    return jsonify(endpoints.update_endpoint(res.webhooks(), res.webhook_urls, tenant_id(), endpoint_id, changes))
 
 
 @bp.delete("/<uuid:endpoint_id>")
 def delete_webhook(endpoint_id: uuid.UUID) -> Response:
-    endpoints.delete_endpoint(resources().session_factory, tenant_id(), endpoint_id)
+    endpoints.delete_endpoint(resources().webhooks(), tenant_id(), endpoint_id)
     return Response(status=204)
 
 
@@ -92,24 +89,24 @@ def rotate_secret(endpoint_id: uuid.UUID) -> Response:
     body = json_body(request, RotateSecret)[0] if request.content_length else RotateSecret.model_validate({})
     res = resources()
     view, secret = endpoints.rotate_secret(
-        res.session_factory, res.webhook_secrets, tenant_id(), endpoint_id, timedelta(hours=body.overlap_hours)
+        res.webhooks(), res.webhook_secrets, tenant_id(), endpoint_id, timedelta(hours=body.overlap_hours)
     )
     return jsonify({**view, "secret": secret})
 
 
 @bp.get("/<uuid:endpoint_id>/deliveries")
 def list_deliveries(endpoint_id: uuid.UUID) -> Response:
-    page, status = page_params(request, DELIVERY_SORTABLE, tuple(DeliveryStatus))
+    query = parse(request, DeliveriesQuery)
     data, total = endpoints.list_deliveries(
-        resources().autocommit_session_factory, tenant_id(), endpoint_id, page, status
+        resources().webhooks_autocommit(), tenant_id(), endpoint_id, query.paging, query.status
     )
-    return page_of(data, page, total)
+    return page_of(data, query.paging, total)
 
 
 @bp.post("/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/resend")
 def resend_delivery(endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> Response:
     """Send the delivery's event again, now (a new delivery with the same event id)."""
-    delivery = endpoints.resend(resources().session_factory, tenant_id(), endpoint_id, delivery_id)
+    delivery = endpoints.resend(resources().webhooks(), tenant_id(), endpoint_id, delivery_id)
     response = jsonify(delivery)
     response.status_code = 202
     return response

@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.faults import fault_point
-from infra.unit_of_work import UnitOfWork
 from models.base import iso
 from telemetry import metrics
 from webhooks import http
 from webhooks.secrets import SecretBox, SecretsUnavailable
+from webhooks.unit_of_work import WebhooksUnitOfWork
 from webhooks.urls import Resolver, Target, UrlPolicy, UrlRefused, system_resolver
 
 log = logging.getLogger(__name__)
@@ -78,30 +78,12 @@ def event_body(delivery: Row[Any]) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
-_CLAIM = text("""
-WITH due AS (
-    SELECT id FROM webhook_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= now()
-    ORDER BY next_attempt_at
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE webhook_deliveries d
-SET next_attempt_at = now() + :lease, attempts = d.attempts + 1, last_attempt_at = now()
-FROM due, webhook_endpoints e
-WHERE d.id = due.id AND e.id = d.endpoint_id
-RETURNING d.id, d.event_id, d.event_type, d.payload, d.occurred_at, d.created_at, d.attempts,
-          e.id AS endpoint_id, e.url, e.enabled, e.deleted_at, e.disabled_reason, e.secret_ciphertext,
-          e.previous_secret_ciphertext, e.previous_secret_expires_at
-""")
-
-
-def claim(session_factory: sessionmaker[Session], policy: SenderPolicy, limit: int) -> list[Row[Any]]:
+def claim(uow: WebhooksUnitOfWork, policy: SenderPolicy, limit: int) -> list[Row[Any]]:
     """Up to `limit` due deliveries, each leased for `policy.lease`: other
     senders skip it meanwhile, and it comes due again if this one dies before
     recording."""
-    with UnitOfWork(session_factory) as uow:
-        rows = list(uow.session.execute(_CLAIM, {"limit": limit, "lease": policy.lease}))
+    with uow:
+        rows = uow.deliveries.claim(limit, policy.lease)
         uow.commit()
     return rows
 
@@ -163,61 +145,26 @@ def _post(delivery: Row[Any], target: Target, policy: SenderPolicy, box: SecretB
     return answer, answer.error
 
 
-_DELIVERED = text("""
-WITH delivered AS (
-    UPDATE webhook_deliveries
-    SET status = 'delivered', delivered_at = now(), last_status_code = :code, last_error = NULL
-    WHERE id = :id AND status = 'pending'
-    RETURNING endpoint_id
-)
-UPDATE webhook_endpoints SET failing_since = NULL WHERE id IN (SELECT endpoint_id FROM delivered)
-""")
-
-_FAILED_ATTEMPT = text("""
-UPDATE webhook_deliveries
-SET status = CASE WHEN :give_up THEN 'failed' ELSE 'pending' END,
-    next_attempt_at = CASE WHEN :give_up THEN next_attempt_at ELSE now() + :backoff END,
-    last_status_code = :code, last_error = :error
-WHERE id = :id AND status = 'pending'
-""")
-
-_ENDPOINT_STATE = text("""
-SELECT enabled, coalesce(failing_since, now()) AS failing_since, now() AS now
-FROM webhook_endpoints WHERE id = :id FOR UPDATE
-""")
-_STILL_FAILING = text("UPDATE webhook_endpoints SET failing_since = :since WHERE id = :id")
-_DISABLE = text("""
-WITH endpoint AS (
-    UPDATE webhook_endpoints
-    SET enabled = false, disabled_reason = :reason, failing_since = :since, updated_at = now()
-    WHERE id = :id
-    RETURNING id
-)
-UPDATE webhook_deliveries d SET status = 'failed', last_error = 'the endpoint was disabled: ' || :reason
-FROM endpoint WHERE d.endpoint_id = endpoint.id AND d.status = 'pending'
-""")
-
-
-def _note_endpoint_failing(session: Session, endpoint_id: uuid.UUID, failure: str, policy: SenderPolicy) -> None:
+def _note_endpoint_failing(uow: WebhooksUnitOfWork, endpoint_id: uuid.UUID, failure: str, policy: SenderPolicy) -> None:
     """Every attempt to the endpoint failing since when; past `disable_after`,
     disable it with the reason and fail its pending deliveries."""
-    state = session.execute(_ENDPOINT_STATE, {"id": endpoint_id}).one()
+    state = uow.deliveries.endpoint_state(endpoint_id)
     if not state.enabled:
         return
     if state.now - state.failing_since < policy.disable_after:
-        session.execute(_STILL_FAILING, {"id": endpoint_id, "since": state.failing_since})
+        uow.deliveries.still_failing(endpoint_id, state.failing_since)
         return
     reason = f"every delivery failed since {iso(state.failing_since)}; the last: {failure}"[:500]
-    session.execute(_DISABLE, {"id": endpoint_id, "since": state.failing_since, "reason": reason})
+    uow.deliveries.disable(endpoint_id, state.failing_since, reason)
     metrics.WEBHOOK_ENDPOINTS_DISABLED.inc()
     log.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
 
 
-def record(session_factory: sessionmaker[Session], result: Result, policy: SenderPolicy) -> None:
+def record(uow: WebhooksUnitOfWork, result: Result, policy: SenderPolicy) -> None:
     code = result.answer.status if result.answer else None
-    with UnitOfWork(session_factory) as uow:
+    with uow:
         if result.failure is None:
-            uow.session.execute(_DELIVERED, {"id": result.delivery_id, "code": code})
+            uow.deliveries.mark_delivered(result.delivery_id, code)
             metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
         else:
             backoff = policy.backoff(result.attempts)
@@ -225,13 +172,10 @@ def record(session_factory: sessionmaker[Session], result: Result, policy: Sende
             error = result.failure
             if give_up and not result.final:
                 error = f"gave up after {result.attempts} attempts: {error}"
-            uow.session.execute(
-                _FAILED_ATTEMPT,
-                {"id": result.delivery_id, "give_up": give_up, "backoff": backoff, "code": code, "error": error[:500]},
-            )
+            uow.deliveries.record_failed_attempt(result.delivery_id, give_up, backoff, code, error)
             metrics.WEBHOOK_DELIVERIES.labels("gave_up" if give_up else "retrying").inc()
             if not result.final:
-                _note_endpoint_failing(uow.session, result.endpoint_id, result.failure, policy)
+                _note_endpoint_failing(uow, result.endpoint_id, result.failure, policy)
         uow.commit()
 
 
@@ -264,7 +208,7 @@ class Sender:
             free = self._concurrency - self._in_flight
         if free <= 0:
             return 0
-        due = claim(self._session_factory, self._policy, free)
+        due = claim(WebhooksUnitOfWork(self._session_factory), self._policy, free)
         with self._lock:
             self._in_flight += len(due)
         for delivery in due:
@@ -281,7 +225,8 @@ class Sender:
 
     def _deliver(self, delivery: Row[Any]) -> None:
         try:
-            record(self._session_factory, send(delivery, self._policy, self._box, self._resolver), self._policy)
+            result = send(delivery, self._policy, self._box, self._resolver)
+            record(WebhooksUnitOfWork(self._session_factory), result, self._policy)
         except Exception:  # PostgreSQL down, most likely: the lease brings the delivery back
             log.exception("webhook delivery %s: could not record its outcome", delivery.id)
         finally:

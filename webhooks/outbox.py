@@ -1,62 +1,94 @@
-"""The webhook outbox: SQL that the statements finishing a job include, so
-that each event's deliveries commit with the change they report, or not at all.
+"""The webhook outbox: which events a finished job produces, and the SQL that
+writes their deliveries in the statement that makes the change.
 
-A crash can therefore never lose an event nor report one that did not
-happen; the webhook sender delivers what is committed, at least once.
-When the tenant has no endpoint for the event, the join writes nothing.
+The events are built here, in Python, from what the use case knows (the
+rules a unit test can check); the statement that finishes the job binds
+them as one parameter and inserts one delivery per live endpoint of the
+tenant subscribed to each event, only if its own change happened. So a
+crash can never lose an event nor report one that did not happen; the
+webhook sender delivers what is committed, at least once. When the tenant
+has no endpoint for the event, the join writes nothing.
 """
 
 from __future__ import annotations
 
-from models.webhook import EventType
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from models import EventType, JobStatus
+from models.base import iso
 
 
-def outbox_ctes(events: str) -> str:
-    """CTEs (to follow others in a WITH) writing one delivery per live
-    endpoint subscribed to each event. `events` is a SELECT of (tenant_id,
-    event_type, payload); each of its rows gets one event id, shared by every
-    endpoint's delivery (MATERIALIZED: evaluated once per event)."""
+@dataclass(frozen=True)
+class Event:
+    """One event, shared by every endpoint's delivery of it (receivers deduplicate on `id`)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    type: EventType
+    payload: dict[str, Any]
+
+
+def job_finished(
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    command: str,
+    order_id: uuid.UUID,
+    status: JobStatus,
+    error: dict[str, str] | None,
+    finished_at: datetime,
+) -> Event:
+    """Every job that finishes (succeeded, failed or cancelled) reports it."""
+    payload = {
+        "job_id": str(job_id),
+        "command": str(command),
+        "order_id": str(order_id),
+        "status": str(status),
+        "error": error,
+        "finished_at": iso(finished_at),
+    }
+    return Event(uuid.uuid4(), tenant_id, EventType.JOB_FINISHED, payload)
+
+
+def status_changed(
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID,
+    command: str,
+    order_id: uuid.UUID,
+    from_status: str | None,
+    to_status: str,
+    version: int,
+) -> Event:
+    """An applied command changed the order (its creation too: from_status null)."""
+    payload = {
+        "order_id": str(order_id),
+        "from_status": None if from_status is None else str(from_status),
+        "to_status": str(to_status),
+        "version": version,
+        "job_id": str(job_id),
+        "command": str(command),
+    }
+    return Event(uuid.uuid4(), tenant_id, EventType.ORDER_STATUS_CHANGED, payload)
+
+
+def as_parameter(events: list[Event]) -> list[dict[str, Any]]:
+    """The events as the statements bind them (:events, a jsonb array)."""
+    return [{"id": str(e.id), "tenant_id": str(e.tenant_id), "type": str(e.type), "payload": e.payload} for e in events]
+
+
+def deliveries_cte(happened: str) -> str:
+    """A CTE (to follow others in a WITH) writing one delivery per live
+    endpoint subscribed to each event of :events, only when the CTE named
+    `happened` returned a row: no change, no event."""
     return f"""
-webhook_events AS MATERIALIZED (
-    SELECT gen_random_uuid() AS event_id, e.tenant_id, e.event_type, e.payload FROM ({events}) AS e
-), webhook_outbox AS (
+webhook_outbox AS (
     INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
-    SELECT endpoint.id, e.event_id, e.event_type, e.payload
-    FROM webhook_events e
+    SELECT endpoint.id, e.id, e.type, e.payload
+    FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(id uuid, tenant_id uuid, type text, payload jsonb)
     JOIN webhook_endpoints endpoint
       ON endpoint.tenant_id = e.tenant_id AND endpoint.enabled AND endpoint.deleted_at IS NULL
-     AND e.event_type = ANY(endpoint.events)
+     AND e.type = ANY(endpoint.events)
+    WHERE EXISTS (SELECT FROM {happened})
 )"""
-
-
-def job_finished_payload(job_id: str, command: str, order_id: str, status: str, error: str, finished_at: str) -> str:
-    """SQL building a job.finished event's data from SQL expressions."""
-    return (
-        f"jsonb_build_object('job_id', CAST({job_id} AS text), 'command', {command}, "
-        f"'order_id', CAST({order_id} AS text), 'status', {status}, 'error', {error}, 'finished_at', {finished_at})"
-    )
-
-
-def job_finished_events(finished: str, status: str, error: str) -> str:
-    """The events of a statement that finished a job without applying it
-    (failed, cancelled): a SELECT over the CTE `finished`, which returns the
-    job's tenant_id, id, command and order_id; the parameter :finished_at."""
-    payload = job_finished_payload("id", "command", "order_id", f"'{status}'", error, "CAST(:finished_at AS text)")
-    return f"SELECT tenant_id, '{EventType.JOB_FINISHED}' AS event_type, {payload} AS payload FROM {finished}"
-
-
-# The events of an applied command (create or transition), given the `event`
-# CTE (the order event just written, with its version) and the parameters
-# :tenant_id :job_id :command :order_id :from_status :to_status :finished_at.
-_JOB_SUCCEEDED_PAYLOAD = job_finished_payload(
-    ":job_id", "CAST(:command AS text)", ":order_id", "'succeeded'", "NULL", "CAST(:finished_at AS text)"
-)
-APPLIED_EVENTS = f"""
-SELECT CAST(:tenant_id AS uuid) AS tenant_id, t.event_type, t.payload
-FROM event CROSS JOIN LATERAL (VALUES
-    ('{EventType.JOB_FINISHED}', {_JOB_SUCCEEDED_PAYLOAD}),
-    ('{EventType.ORDER_STATUS_CHANGED}', jsonb_build_object(
-        'order_id', CAST(:order_id AS text), 'from_status', CAST(:from_status AS text),
-        'to_status', CAST(:to_status AS text), 'version', event.version,
-        'job_id', CAST(:job_id AS text), 'command', CAST(:command AS text)))
-) AS t(event_type, payload)"""

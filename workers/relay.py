@@ -19,15 +19,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import config
-from infra.db import make_engine, make_session_factory
+from infra.bootstrap import Role, build
 from infra.faults import fault_point
-from infra.redis_client import make_redis
+from infra.unit_of_work import UnitOfWork
 from orders import retention
 from orders.cache import OrderCache
 from orders.relay import RelayPolicy, measure_backlog, run_round
+from orders.unit_of_work import OrdersUnitOfWork
 from telemetry import logs, metrics
 from workers import liveness
-from workers.tasks import publish_job
 
 log = logging.getLogger("orderly.relay")
 
@@ -44,14 +44,10 @@ def main() -> None:
         print(f"relay {'healthy' if healthy else 'unhealthy'}: {reason}")
         sys.exit(0 if healthy else 1)
     logs.configure()
-    policy = RelayPolicy(
-        queued_after=timedelta(seconds=settings.relay_queued_after_seconds),
-        running_after=timedelta(seconds=settings.relay_running_after_seconds),
-    )
-    session_factory = make_session_factory(
-        make_engine(settings.database_url, pool_size=1, application_name="orderly-relay")
-    )
-    cache = OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)
+    policy = RelayPolicy(queued_after=timedelta(seconds=settings.relay_queued_after_seconds))
+    clients = build(settings, Role.RELAY)
+    uow = OrdersUnitOfWork(clients.session_factory)
+    cache = OrderCache.from_clients(clients)
     stop = liveness.stop_on_signals()
     metrics_port = metrics.serve("relay")
     log.info("relay started: every %ss, %s; metrics on port %s", settings.relay_interval_seconds, policy, metrics_port)
@@ -67,13 +63,13 @@ def main() -> None:
         heartbeat.beat()
         try:
             fault_point("relay.round")
-            run_round(session_factory, publish_job, cache, policy)
+            run_round(uow, clients.publisher.publish, cache, policy)
             if time.monotonic() >= next_measure:
-                measure_backlog(session_factory)
+                measure_backlog(uow)
                 next_measure = time.monotonic() + BACKLOG_EVERY_SECONDS
             if time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + retention_every
-                purged = retention.purge(session_factory, retention_policy)
+                purged = retention.purge(UnitOfWork(clients.session_factory), retention_policy)
                 if purged.keys_deleted or purged.payloads_dropped or purged.deliveries_deleted:
                     log.info("retention: %d idempotency keys deleted, %d job payloads dropped, "
                              "%d webhook deliveries deleted",

@@ -1,35 +1,27 @@
-"""Clients a worker process builds once, lazily (after the prefork fork)."""
+"""What a worker process uses, built once, lazily: after the prefork fork,
+so no connection is shared between processes."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from functools import cache, partial
-
-from sqlalchemy.orm import Session, sessionmaker
+from functools import cache
 
 import config
-from infra.db import make_engine, make_session_factory
-from infra.redis_client import FailFast, make_redis
+from infra.bootstrap import Clients, Role, build
 from orders.cache import OrderCache
-from orders.waits import announce_finished
+from orders.finished import Finished
 
 
 @cache
-def session_factory() -> sessionmaker[Session]:
-    return make_session_factory(
-        make_engine(config.current().database_url, pool_size=2, application_name="orderly-worker")
-    )
-
-
-@cache
-def job_announcer() -> Callable[[uuid.UUID], None]:
-    """Wakes API requests waiting on a job (orders/waits.py); fails fast."""
-    client = make_redis(config.current().redis_url)
-    return partial(announce_finished, client, FailFast("job announcements"))
+def clients() -> Clients:
+    return build(config.current(), Role.WORKER)
 
 
 @cache
 def order_cache() -> OrderCache:
-    settings = config.current()
-    return OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)
+    return OrderCache.from_clients(clients())
+
+
+@cache
+def finished() -> Finished:
+    """Counts each finished job and wakes the API requests waiting on it."""
+    return Finished.over_redis(clients())

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import config
-from infra.db import make_engine, make_session_factory
+from infra.bootstrap import Role, build
 from telemetry import logs, metrics
 from webhooks import delivery as webhook_delivery
 from webhooks.secrets import SecretBox
@@ -54,17 +54,13 @@ def main() -> None:
     if not box.configured:
         log.warning("WEBHOOK_SECRETS_KEY is not set: webhooks cannot be registered, and none are sent")
     policy = policy_from(settings)
-    # A connection for the claims and one per delivery thread, which records its outcome.
-    engine = make_engine(
-        settings.database_url, pool_size=settings.webhook_concurrency + 1, application_name="orderly-webhooks"
-    )
-    session_factory = make_session_factory(engine)
+    clients = build(settings, Role.SENDER)
     stop = liveness.stop_on_signals()
     metrics_port = metrics.serve("webhooks")
     log.info("webhook sender started: %d at once; metrics on port %s", settings.webhook_concurrency, metrics_port)
     heartbeat = liveness.Heartbeat(Path(heartbeat_file), WATCHDOG_SECONDS)
     heartbeat.start_watchdog()
-    sender = webhook_delivery.Sender(session_factory, policy, box, settings.webhook_concurrency)
+    sender = webhook_delivery.Sender(clients.session_factory, policy, box, settings.webhook_concurrency)
     while not stop.is_set():
         heartbeat.beat()
         try:

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from celeryconfig import COMMANDS_QUEUE
 from config import Settings
+from infra.messaging import COMMANDS_QUEUE
 from infra.redis_client import make_redis
 from models import FINISHED, IdempotencyKey, Job, Order, OrderEvent
 from orders.cache import OrderCache

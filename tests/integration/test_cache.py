@@ -81,7 +81,7 @@ def test_an_invalidation_redis_cannot_take_is_reported(order_cache):
     assert order_cache.invalidate(order_id, 2) is False
 
 
-def test_the_stale_fill_race_is_closed_end_to_end(api, session_factory, order_cache):
+def test_the_stale_fill_race_is_closed_end_to_end(api, orders_uow, order_cache):
     """A reader loads v1 from PostgreSQL; before it fills the cache, a worker
     commits v2 (and invalidates); the reader's fill of v1 must be refused."""
     order_id = api.create_order()
@@ -91,10 +91,10 @@ def test_the_stale_fill_race_is_closed_end_to_end(api, session_factory, order_ca
         assert api.apply(order_id, "pay")["status"] == "succeeded"
 
     with faults.armed("read.before_fill", writer_commits_meanwhile):
-        read = queries.get_order(session_factory, order_cache, api.tenant_id, order_uuid)
+        read = queries.get_order(orders_uow, order_cache, api.tenant_id, order_uuid)
     assert read["version"] == 1  # what the slow reader saw
     assert order_cache.get(order_uuid) is None  # ...and could not put back
-    assert queries.get_order(session_factory, order_cache, api.tenant_id, order_uuid)["status"] == "paid"
+    assert queries.get_order(orders_uow, order_cache, api.tenant_id, order_uuid)["status"] == "paid"
     assert order_cache.get(order_uuid)["version"] == 2
 
 

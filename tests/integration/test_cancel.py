@@ -14,11 +14,9 @@ from sqlalchemy import select
 
 from infra.messaging import JobMessage
 from models import OrderEvent
-from orders import apply as processing
-from orders import apply_sql as applying
+from orders import apply
 from tests.integration.invariants import check_jobs, check_orders
 from tests.integration.test_job_waits import stuck_job
-from web.resources import publish_job
 
 
 def events_of(session_factory, job_id: str) -> list[OrderEvent]:
@@ -26,14 +24,14 @@ def events_of(session_factory, job_id: str) -> list[OrderEvent]:
         return list(session.scalars(select(OrderEvent).where(OrderEvent.job_id == uuid.UUID(job_id))))
 
 
-def test_a_cancelled_job_stays_cancelled_when_its_message_arrives(api, session_factory):
+def test_a_cancelled_job_stays_cancelled_when_its_message_arrives(api, session_factory, publish):
     job_id = stuck_job(session_factory, api)  # queued, its message not sent yet
     response = api.post(f"/api/v1/jobs/{job_id}/cancel")
     assert response.status_code == 200, response.text
     cancelled = response.json()
     assert cancelled["status"] == "cancelled" and cancelled["finished_at"]
 
-    publish_job(JobMessage(uuid.UUID(job_id), "create"))  # the worker gets it now
+    publish(JobMessage(uuid.UUID(job_id), "create"))  # the worker gets it now
     time.sleep(1.5)
     job = api.get(f"/api/v1/jobs/{job_id}").json()
     assert job["status"] == "cancelled"
@@ -66,7 +64,7 @@ def test_unknown_and_other_tenants_jobs_are_not_found(api, new_api, session_fact
     assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "queued"  # the stranger changed nothing
 
 
-def test_a_cancel_that_meets_a_worker_mid_apply_waits_and_answers_409(api, session_factory):
+def test_a_cancel_that_meets_a_worker_mid_apply_waits_and_answers_409(api, session_factory, orders_uow, finished):
     """The worker has locked the job and written the change, not yet
     committed: the cancel waits for the commit and finds the job succeeded."""
     job_id = stuck_job(session_factory, api)
@@ -77,7 +75,7 @@ def test_a_cancel_that_meets_a_worker_mid_apply_waits_and_answers_409(api, sessi
         time.sleep(1.0)
         return True
 
-    worker = threading.Thread(target=processing.apply_job, args=(session_factory, uuid.UUID(job_id), slow_invalidate))
+    worker = threading.Thread(target=apply.apply_job, args=(orders_uow, uuid.UUID(job_id), slow_invalidate, finished))
     worker.start()
     assert claimed.wait(10)
     started = time.monotonic()
@@ -90,10 +88,10 @@ def test_a_cancel_that_meets_a_worker_mid_apply_waits_and_answers_409(api, sessi
     assert len(events_of(session_factory, job_id)) == 1
 
 
-def test_a_job_held_by_a_stuck_worker_answers_409_running(api, session_factory):
+def test_a_job_held_by_a_stuck_worker_answers_409_running(api, session_factory, orders_uow):
     job_id = stuck_job(session_factory, api)
-    with session_factory() as stuck:
-        assert applying.start_job(stuck, uuid.UUID(job_id)) is not None  # holds the row lock
+    with orders_uow as stuck:
+        assert stuck.apply.start_job(uuid.UUID(job_id)) is not None  # holds the row lock
         response = api.post(f"/api/v1/jobs/{job_id}/cancel")
         stuck.rollback()
     assert response.status_code == 409, response.text

@@ -116,6 +116,31 @@ def test_every_command_has_help_and_errors_exit_non_zero_with_one_clear_line():
     assert bad.returncode == 2 and "30m, 2h, 7d" in bad.stderr
 
 
+def orderly(*args):
+    """The CLI as the README has operators run it."""
+    return subprocess.run(
+        [ROOT / "orderly", *args], cwd=ROOT, env=process_env(), capture_output=True, text=True, timeout=60
+    )
+
+
+def test_usage_and_lookup_errors_are_one_line_that_names_the_orderly_command():
+    for args, help_for in [
+        (("jobs", "show", "not-a-uuid"), "./orderly jobs show --help"),
+        (("orders", "show", "nope"), "./orderly orders show --help"),
+        (("jobs", "nope"), "./orderly jobs --help"),
+        (("jobs", "show"), "./orderly jobs show --help"),
+    ]:
+        result = orderly(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("Error: ") and help_for in result.stderr, result.stderr
+    unknown = str(uuid.uuid4())
+    retried = orderly("jobs", "retry", unknown)
+    assert retried.returncode == 1
+    assert retried.stderr.strip() == f"Error: not failed or unknown: {unknown}"
+    assert retried.stdout == ""
+
+
 def test_jobs_list_show_stats_and_orders_show(api):
     order_id = api.create_order()
     assert api.apply(order_id, "deliver")["status"] == "failed"  # pending orders cannot be delivered

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from infra.unit_of_work import UnitOfWork
+import uuid
+
 from models import Command
-from orders import accept as orders
-from orders import apply as processing
+from orders import accept, apply
 
 
 def test_if_match_with_the_current_version_is_accepted(api):
@@ -26,19 +26,17 @@ def test_if_match_with_a_stale_version_is_412(api):
     assert api.get("/api/v1/jobs?limit=100").json()["total"] == 2  # no job for the refused command
 
 
-def test_expected_version_is_enforced_by_the_worker(api, session_factory, order_cache):
+def test_expected_version_is_enforced_by_the_worker(api, orders_uow, order_cache, finished):
     """Two commands accepted against version 1: the second to run fails, never retries."""
     order_id = api.create_order()
-    import uuid
-
     oid = uuid.UUID(order_id)
     no_publish = lambda _: None  # noqa: E731 - the test applies the jobs itself
-    pay = orders.submit_command(UnitOfWork(session_factory), api.tenant_id, oid, Command.PAY, no_publish, 1)
-    cancel = orders.submit_command(UnitOfWork(session_factory), api.tenant_id, oid, Command.CANCEL, no_publish, 1)
+    pay = accept.submit_command(orders_uow, api.tenant_id, oid, Command.PAY, no_publish, 1)
+    cancel = accept.submit_command(orders_uow, api.tenant_id, oid, Command.CANCEL, no_publish, 1)
 
-    assert processing.apply_job(session_factory, pay.id, order_cache.invalidate).status == "succeeded"
-    outcome = processing.apply_job(session_factory, cancel.id, order_cache.invalidate)
-    assert (outcome.status, outcome.error_code) == ("failed", "version_conflict")
+    assert apply.apply_job(orders_uow, pay.id, order_cache.invalidate, finished).result == "succeeded"
+    outcome = apply.apply_job(orders_uow, cancel.id, order_cache.invalidate, finished)
+    assert (outcome.result, outcome.error_code) == ("failed", "version_conflict")
 
     job = api.get(f"/api/v1/jobs/{cancel.id}").json()
     assert job["status"] == "failed"

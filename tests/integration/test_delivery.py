@@ -120,10 +120,10 @@ def test_failed_jobs_are_listed_and_can_be_retried(api):
     order_id = api.create_order()
     failed = api.apply(order_id, "ship")  # a pending order cannot ship
     assert failed["status"] == "failed"
-    listed = flask_cli("jobs", "failed", "--limit", "1000", "--json")
+    listed = flask_cli("jobs", "list", "--status", "failed", "--tenant", str(api.tenant_id), "--json")
     assert listed.returncode == 0, listed.stderr
     (mine,) = [job for job in json.loads(listed.stdout) if job["id"] == failed["id"]]
-    assert (mine["tenant"], mine["command"], mine["code"]) == (str(api.tenant_id), "ship", "invalid_transition")
+    assert (mine["command"], mine["code"]) == ("ship", "invalid_transition")
 
     assert api.apply(order_id, "pay")["status"] == "succeeded"
     retried = flask_cli("jobs", "retry", failed["id"])

@@ -20,7 +20,6 @@ from models.base import utcnow
 from tests.integration import stack
 from tests.integration.client import ORDER
 from tests.integration.servers import rabbitmq_app_stopped, stopped
-from web.resources import publish_job
 
 
 def stuck_job(session_factory, api) -> str:
@@ -50,9 +49,9 @@ def test_a_wait_answers_when_the_job_finishes(api):
     assert took < 5  # woken by the worker, not by the 15 s deadline
 
 
-def test_a_wait_wakes_up_when_a_queued_job_is_applied_later(api, session_factory):
+def test_a_wait_wakes_up_when_a_queued_job_is_applied_later(api, session_factory, publish):
     job_id = stuck_job(session_factory, api)
-    later = threading.Timer(1.5, publish_job, args=[JobMessage(uuid.UUID(job_id), "create")])
+    later = threading.Timer(1.5, publish, args=[JobMessage(uuid.UUID(job_id), "create")])
     later.start()
     response, took = timed_get(api, f"/api/v1/jobs/{job_id}?wait=15")
     later.join()

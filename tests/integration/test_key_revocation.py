@@ -10,6 +10,7 @@ import requests
 
 from access import api_keys, key_verifier
 from infra.redis_client import make_redis
+from infra.unit_of_work import UnitOfWork
 from tests.integration.servers import stopped
 
 # Enough fresh connections that both API processes serve some of them.
@@ -29,10 +30,14 @@ def new_key(session_factory) -> api_keys.IssuedKey:
     return issued
 
 
+def revoke(session_factory, settings, key_id: str) -> key_verifier.Revocation:
+    return key_verifier.revoke(UnitOfWork(session_factory), make_redis(settings.redis_url), key_id, "test")
+
+
 def test_every_process_refuses_a_revoked_key_it_holds(base_url, session_factory, settings):
     issued = new_key(session_factory)
     assert statuses(base_url, issued.plaintext) == {200}  # every process now holds the key
-    revocation = key_verifier.revoke(session_factory, make_redis(settings.redis_url), issued.key_id, "test")
+    revocation = revoke(session_factory, settings, issued.key_id)
     assert revocation == key_verifier.Revocation(revoked=True, announced=True)
     assert statuses(base_url, issued.plaintext) == {401}
 
@@ -42,7 +47,7 @@ def test_with_redis_down_a_key_revoked_meanwhile_is_refused(base_url, session_fa
     issued = new_key(session_factory)
     assert statuses(base_url, issued.plaintext) == {200}
     with stopped("redis"):
-        revocation = key_verifier.revoke(session_factory, make_redis(settings.redis_url), issued.key_id, "test")
+        revocation = revoke(session_factory, settings, issued.key_id)
         assert revocation == key_verifier.Revocation(revoked=True, announced=False)
         assert statuses(base_url, issued.plaintext) == {401}
     assert statuses(base_url, issued.plaintext) == {401}

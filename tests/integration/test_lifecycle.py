@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from infra.unit_of_work import UnitOfWork
-from orders import accept as orders
+from orders import accept
 from tests.integration.client import ORDER
 from workers.tasks import INTERNAL_ERROR_DETAIL
 
@@ -54,9 +53,9 @@ def test_order_goes_from_pending_to_delivered(api):
     ]
 
 
-def test_unfinished_job_tells_the_client_when_to_poll_again(api, session_factory):
+def test_unfinished_job_tells_the_client_when_to_poll_again(api, orders_uow):
     # Accepted but never published: the job stays queued, as after a broker outage.
-    job = orders.submit_create(UnitOfWork(session_factory), api.tenant_id, ORDER_PAYLOAD, enqueue=lambda _: None)
+    job = accept.submit_create(orders_uow, api.tenant_id, ORDER_PAYLOAD, enqueue=lambda _: None)
     response = api.get(f"/api/v1/jobs/{job.id}")
     assert response.status_code == 200
     assert response.json()["status"] == "queued"
@@ -78,11 +77,9 @@ def test_health_endpoints_need_no_key(base_url):
     assert ready.json()["checks"] == {"postgresql": "ok", "redis": "ok", "rabbitmq": "ok"}
 
 
-def test_a_job_the_worker_cannot_apply_fails_with_a_reason(api, session_factory):
+def test_a_job_the_worker_cannot_apply_fails_with_a_reason(api, orders_uow, publish):
     """A corrupt job (no items) published to the real worker: failed, not stuck running."""
-    from workers.tasks import publish_job
-
-    job = orders.submit_create(UnitOfWork(session_factory), api.tenant_id, {"currency": "USD"}, publish_job)
+    job = accept.submit_create(orders_uow, api.tenant_id, {"currency": "USD"}, publish)
     finished = api.wait({"id": str(job.id)})
     assert finished["status"] == "failed"
     assert finished["error"] == {"code": "internal_error", "detail": INTERNAL_ERROR_DETAIL}

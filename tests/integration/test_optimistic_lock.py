@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from infra.unit_of_work import UnitOfWork
 from models import Command, OrderStatus
-from orders import accept as orders
-from orders import apply as processing
-from orders import apply_sql as applying
-from orders import repository as repo
+from models.base import utcnow
+from orders import accept, apply
+from orders.apply_sql import ApplySql
+from orders.unit_of_work import OrdersUnitOfWork
 
 
 def no_publish(_job_id):
@@ -18,16 +17,17 @@ def no_publish(_job_id):
 
 def test_a_stale_write_matches_no_row(api, session_factory):
     order_id = uuid.UUID(api.create_order())
-    uow = lambda: UnitOfWork(session_factory)  # noqa: E731
-    pay = orders.submit_command(uow(), api.tenant_id, order_id, Command.PAY, no_publish)
-    cancel = orders.submit_command(uow(), api.tenant_id, order_id, Command.CANCEL, no_publish)
-    with session_factory() as reader, session_factory() as writer:
-        stale = repo.get_live_order(reader, api.tenant_id, order_id)
-        fresh = repo.get_live_order(writer, api.tenant_id, order_id)
-        assert applying.apply_transition(writer, applying.start_job(writer, pay.id), fresh, OrderStatus.PAID) == 2
+    uow = lambda: OrdersUnitOfWork(session_factory)  # noqa: E731
+    pay = accept.submit_command(uow(), api.tenant_id, order_id, Command.PAY, no_publish)
+    cancel = accept.submit_command(uow(), api.tenant_id, order_id, Command.CANCEL, no_publish)
+    with uow() as reader, uow() as writer:
+        stale = reader.apply.live_order(api.tenant_id, order_id)
+        fresh = writer.apply.live_order(api.tenant_id, order_id)
+        paying = writer.apply.start_job(pay.id)
+        assert writer.apply.transition(paying, fresh, OrderStatus.PAID, utcnow(), []) == 2
         writer.commit()
-        cancelling = applying.start_job(reader, cancel.id)
-        assert applying.apply_transition(reader, cancelling, stale, OrderStatus.CANCELLED) is None
+        cancelling = reader.apply.start_job(cancel.id)
+        assert reader.apply.transition(cancelling, stale, OrderStatus.CANCELLED, utcnow(), []) is None
         reader.commit()  # commits nothing but the attempt: the losing write left no trace
     assert api.order(str(order_id))["status"] == "paid"
     # The losing write wrote nothing else either: no event, no result for its job.
@@ -36,43 +36,43 @@ def test_a_stale_write_matches_no_row(api, session_factory):
     assert api.get(f"/api/v1/jobs/{cancel.id}").json()["status"] == "queued"
 
 
-def test_worker_rereads_and_retries_after_losing_the_race(api, session_factory, order_cache, monkeypatch):
+def test_worker_rereads_and_retries_after_losing_the_race(api, orders_uow, order_cache, finished, monkeypatch):
     """Between the worker's read and its write another job commits: the worker retries on the new version."""
     order_id = uuid.UUID(api.create_order())
-    uow = lambda: UnitOfWork(session_factory)  # noqa: E731
-    pay = orders.submit_command(uow(), api.tenant_id, order_id, Command.PAY, no_publish)
-    cancel = orders.submit_command(uow(), api.tenant_id, order_id, Command.CANCEL, no_publish)
+    pay = accept.submit_command(orders_uow, api.tenant_id, order_id, Command.PAY, no_publish)
+    cancel = accept.submit_command(orders_uow, api.tenant_id, order_id, Command.CANCEL, no_publish)
 
-    real_read = repo.get_live_order
+    real_read = ApplySql.live_order
     interleaved = []
 
-    def read_then_let_the_other_job_win(session, tenant_id, oid):
-        order = real_read(session, tenant_id, oid)
+    def read_then_let_the_other_job_win(self, tenant_id, oid):
+        order = real_read(self, tenant_id, oid)
         if not interleaved:
             interleaved.append("cancel runs now")  # only once, and not inside itself
-            interleaved.append(processing.apply_job(session_factory, cancel.id, order_cache.invalidate))
+            other = OrdersUnitOfWork(orders_uow._session_factory)
+            interleaved.append(apply.apply_job(other, cancel.id, order_cache.invalidate, finished))
         return order
 
-    monkeypatch.setattr(repo, "get_live_order", read_then_let_the_other_job_win)
-    outcome = processing.apply_job(session_factory, pay.id, order_cache.invalidate, sleep=lambda _: None)
+    monkeypatch.setattr(ApplySql, "live_order", read_then_let_the_other_job_win)
+    outcome = apply.apply_job(orders_uow, pay.id, order_cache.invalidate, finished, sleep=lambda _: None)
     monkeypatch.undo()
 
-    assert interleaved[1].status == "succeeded"  # cancel won the race
+    assert interleaved[1].result == apply.Result.SUCCEEDED  # cancel won the race
     # pay re-read the order (now cancelled) and failed on the state machine,
     # instead of overwriting the cancellation.
-    assert (outcome.status, outcome.error_code) == ("failed", "invalid_transition")
+    assert (outcome.result, outcome.error_code) == ("failed", "invalid_transition")
     order = api.order(str(order_id))
     assert (order["status"], order["version"]) == ("cancelled", 2)
     events = api.get(f"/api/v1/orders/{order_id}/events").json()["data"]
     assert [e["command"] for e in events] == ["create", "cancel"]
 
 
-def test_redelivered_job_is_applied_once(api, session_factory, order_cache):
+def test_redelivered_job_is_applied_once(api, orders_uow, order_cache, finished):
     order_id = uuid.UUID(api.create_order())
-    pay = orders.submit_command(UnitOfWork(session_factory), api.tenant_id, order_id, Command.PAY, no_publish)
-    first = processing.apply_job(session_factory, pay.id, order_cache.invalidate)
-    again = processing.apply_job(session_factory, pay.id, order_cache.invalidate)
-    assert (first.status, again.status) == ("succeeded", "skipped")
+    pay = accept.submit_command(orders_uow, api.tenant_id, order_id, Command.PAY, no_publish)
+    first = apply.apply_job(orders_uow, pay.id, order_cache.invalidate, finished)
+    again = apply.apply_job(orders_uow, pay.id, order_cache.invalidate, finished)
+    assert (first.result, again.result) == ("succeeded", "skipped")
     assert api.order(str(order_id))["version"] == 2
     job = api.get(f"/api/v1/jobs/{pay.id}").json()
     assert (job["status"], job["attempts"]) == ("succeeded", 1)

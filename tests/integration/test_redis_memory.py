@@ -91,9 +91,8 @@ def test_counters_and_markers_are_never_evicted_and_their_users_fall_back(scratc
     policy = running_policy("state")
     assert policy == "noeviction"
     client = scratch_redis(policy, "3mb")
-    port = client.connection_pool.connection_kwargs["port"]
     guard = FailFast("test")
-    limiter = KeyRateLimiter(f"redis://127.0.0.1:{port}/0", "1000/minute", guard=guard)
+    limiter = KeyRateLimiter(client, "1000/minute", guard=guard)
     throttle = FailedAuthThrottle(client, guard, on_burst=lambda *_: None, limit=3)
     revoked = [uuid.uuid4().hex[:16] for _ in range(50)]
     for key_id in revoked:

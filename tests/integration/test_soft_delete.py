@@ -30,17 +30,15 @@ def test_deleted_order_disappears_but_its_history_stays_in_the_database(api, ses
     assert row.deleted_at is not None
 
 
-def test_command_queued_before_the_delete_fails_not_found(api, session_factory, order_cache):
+def test_command_queued_before_the_delete_fails_not_found(api, orders_uow, order_cache, finished):
     import uuid
 
-    from infra.unit_of_work import UnitOfWork
     from models import Command
-    from orders import accept as orders
-    from orders import apply as processing
+    from orders import accept, apply
 
     order_id = uuid.UUID(api.create_order())
-    pay = orders.submit_command(UnitOfWork(session_factory), api.tenant_id, order_id, Command.PAY, lambda _: None)
+    pay = accept.submit_command(orders_uow, api.tenant_id, order_id, Command.PAY, lambda _: None)
     assert api.wait(api.delete(f"/api/v1/orders/{order_id}").json())["status"] == "succeeded"
 
-    outcome = processing.apply_job(session_factory, pay.id, order_cache.invalidate)
-    assert (outcome.status, outcome.error_code) == ("failed", "not_found")
+    outcome = apply.apply_job(orders_uow, pay.id, order_cache.invalidate, finished)
+    assert (outcome.result, outcome.error_code) == ("failed", "not_found")

@@ -6,23 +6,23 @@ import re
 from urllib.parse import quote
 
 import pytest
-from flask import Flask, request
+from flask import Flask, Response, request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from web.openapi import document
 from web.problems import Problem
-from web.requests import etag_matches, expected_version, idempotency, json_body, page_params
+from web.query_params import OrdersQuery, parse
+from web.requests import check_if_none_match, expected_version, idempotency, json_body
 from web.schemas import OrderCommand
 
 app = Flask(__name__)
-SORTABLE = ("created_at", "total_cents")
-STATUSES = ("pending", "paid")
 
 
 def parse_page(query: str):
     with app.test_request_context(f"/?{query}"):
-        return page_params(request, SORTABLE, STATUSES)
+        parsed = parse(request, OrdersQuery)
+        return parsed.paging, parsed.status
 
 
 def test_page_defaults():
@@ -33,6 +33,15 @@ def test_page_defaults():
 def test_page_values_are_read():
     page, status = parse_page("page=3&limit=100&sort=total_cents&status=paid")
     assert (page.number, page.limit, page.sort, status) == (3, 100, "total_cents", "paid")
+
+
+def test_a_bad_parameter_is_named_with_what_it_accepts():
+    with pytest.raises(Problem) as raised:
+        parse_page("page=1&sort=id&status=paid")
+    assert raised.value.extra["errors"] == [
+        {"field": "sort", "message": "sort must be one of created_at, -created_at, updated_at, -updated_at, "
+         "total_cents, -total_cents, status, -status"}
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -82,13 +91,17 @@ def test_unusable_if_match_is_400(header):
 )
 def test_if_none_match(header, matches):
     with app.test_request_context("/", headers={"If-None-Match": header}):
-        assert etag_matches(request, 4) is matches
+        check_if_none_match(request)
+        response = Response("{}")
+        response.set_etag("4")
+        response.make_conditional(request)
+        assert (response.status_code == 304) is matches
 
 
 @pytest.mark.parametrize("header", ["", "x", '"4', "4,"])
 def test_malformed_if_none_match_is_400(header):
     with app.test_request_context("/", headers={"If-None-Match": header}), pytest.raises(Problem) as raised:
-        etag_matches(request, 4)
+        check_if_none_match(request)
     assert raised.value.status == 400
 
 
@@ -131,7 +144,7 @@ def test_any_query_value_is_parsed_or_400(name, value):
 
 PARSERS = {
     "If-Match": lambda: expected_version(request),
-    "If-None-Match": lambda: etag_matches(request, 4),
+    "If-None-Match": lambda: check_if_none_match(request),
     "Idempotency-Key": lambda: idempotency(request, {}),
 }
 

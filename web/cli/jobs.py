@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 import uuid
@@ -11,13 +12,12 @@ from typing import Any
 import click
 from flask import Flask
 
-from models.base import utcnow
-from models.job import JobStatus
-from orders import maintenance, operations
-from orders import repository as repo
-from orders.views import iso
+from models import JobStatus
+from models.base import iso, utcnow
+from orders import maintenance
+from orders.operations import JobFilter
+from web.cli.context import CommandGroup, clients, orders_uow
 from web.cli.output import emit, emit_one, json_option
-from web.resources import publish_job, resources
 
 _RELATIVE = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -53,12 +53,12 @@ def job_row(job: Any, tenant: str) -> dict[str, Any]:
 
 
 def _retry_all(job_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """Queue each failed job again, with a progress bar on stderr; the ids that were not failed."""
-    res = resources()
+    """Queue each failed job again (a progress bar on a terminal, for many); the ids that were not failed."""
     not_failed: list[uuid.UUID] = []
-    with click.progressbar(job_ids, label="queueing again", file=sys.stderr) as bar:
+    shown = len(job_ids) > 1 and sys.stderr.isatty()
+    with click.progressbar(job_ids, label="queueing again", file=sys.stderr if shown else io.StringIO()) as bar:
         for job_id in bar:
-            if not maintenance.retry_failed_job(res.session_factory, publish_job, job_id):
+            if not maintenance.retry_failed_job(orders_uow(), clients().publisher, job_id):
                 not_failed.append(job_id)
     return not_failed
 
@@ -72,7 +72,7 @@ def _event_lines(events: list[Any], as_json: bool) -> list[Any]:
 
 
 def register(app: Flask) -> None:
-    @app.cli.group("jobs")
+    @app.cli.group("jobs", cls=CommandGroup)
     def jobs() -> None:
         """Inspect, count and retry jobs (all tenants)."""
 
@@ -87,9 +87,9 @@ def register(app: Flask) -> None:
     def list_jobs(status: str | None, tenant: str | None, since: str | None, command_name: str | None,
                   code: str | None, limit: int, as_json: bool) -> None:  # fmt: skip
         """The newest jobs first, filtered."""
-        where = operations.JobFilter(status, tenant, parse_since(since), command_name, code, limit)
-        with resources().session_factory() as session:
-            rows = [job_row(row.Job, row.tenant) for row in operations.find_jobs(session, where)]
+        where = JobFilter(JobStatus(status) if status else None, tenant, parse_since(since), command_name, code, limit)
+        with orders_uow() as uow:
+            rows = [job_row(row.Job, row.tenant) for row in uow.operations.find_jobs(where)]
         emit(rows, as_json)
 
     @jobs.command("show")
@@ -97,8 +97,8 @@ def register(app: Flask) -> None:
     @json_option
     def show(job_id: uuid.UUID, as_json: bool) -> None:
         """One job: its command, outcome, attempts, republishes and error."""
-        with resources().session_factory() as session:
-            row = operations.get_job(session, job_id)
+        with orders_uow() as uow:
+            row = uow.operations.job_with_tenant(job_id)
         if row is None:
             raise click.ClickException(f"no job {job_id}")
         job = row.Job
@@ -120,24 +120,14 @@ def register(app: Flask) -> None:
     @json_option
     def stats(as_json: bool) -> None:
         """Jobs by status, and the age of the oldest queued one."""
-        with resources().session_factory() as session:
-            counts = operations.count_jobs_by_status(session)
-            backlog = repo.backlog(session)
+        with orders_uow() as uow:
+            counts = uow.operations.count_jobs_by_status()
+            backlog = uow.relay.backlog()
         record = {status: counts.get(status, 0) for status in STATUSES} | {
             "oldest_queued_age_seconds": round(backlog.oldest_queued_age_seconds, 1),
             "pending_cache_invalidations": backlog.pending_invalidations,
         }
         emit_one(record, as_json)
-
-    @jobs.command("failed")
-    @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
-    @json_option
-    def failed(limit: int, as_json: bool) -> None:
-        """The newest failed jobs (`jobs list --status failed`, newest finished first)."""
-        with resources().session_factory() as session:
-            rows = [job_row(job, str(job.tenant_id)) | {"detail": (job.error or {}).get("detail")}
-                    for job in repo.failed_jobs(session, limit)]  # fmt: skip
-        emit(rows, as_json)
 
     @jobs.command("retry")
     @click.argument("job_ids", nargs=-1, type=click.UUID)
@@ -153,22 +143,22 @@ def register(app: Flask) -> None:
             raise click.UsageError("give job ids, or --code CODE --since TIME")
         if code and not since:
             raise click.UsageError("--code needs --since (how far back to look)")
-        res = resources()
         if code:
-            where = operations.JobFilter(JobStatus.FAILED, tenant, parse_since(since), None, code, MAX_BULK_RETRY)
-            with res.session_factory() as session:
-                job_ids = tuple(row.Job.id for row in operations.find_jobs(session, where))
+            where = JobFilter(JobStatus.FAILED, tenant, parse_since(since), None, code, MAX_BULK_RETRY)
+            with orders_uow() as uow:
+                job_ids = tuple(row.Job.id for row in uow.operations.find_jobs(where))
         if dry_run:
             click.echo(f"would queue {len(job_ids)} failed jobs again:", err=True)
             for job_id in job_ids:
                 click.echo(str(job_id))
             return
         not_failed = _retry_all(list(job_ids))
-        click.echo(f"queued {len(job_ids) - len(not_failed)} jobs again")
+        if len(job_ids) > len(not_failed):
+            click.echo(f"queued {len(job_ids) - len(not_failed)} jobs again")
         if not_failed:
             raise click.ClickException(f"not failed or unknown: {', '.join(map(str, not_failed))}")
 
-    @app.cli.group("orders")
+    @app.cli.group("orders", cls=CommandGroup)
     def orders() -> None:
         """Inspect orders (all tenants)."""
 
@@ -177,8 +167,8 @@ def register(app: Flask) -> None:
     @json_option
     def show_order(order_id: uuid.UUID, as_json: bool) -> None:
         """One order, soft-deleted or not, with every event (its history)."""
-        with resources().session_factory() as session:
-            found = operations.get_order_with_events(session, order_id)
+        with orders_uow() as uow:
+            found = uow.operations.order_with_events(order_id)
         if found is None:
             raise click.ClickException(f"no order {order_id}")
         order, events = found

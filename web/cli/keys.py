@@ -9,15 +9,15 @@ import click
 from flask import Flask
 
 from access import api_keys, audit, key_verifier
-from models.base import utcnow
+from infra.unit_of_work import UnitOfWork
+from models.base import iso, utcnow
 from orders import retention
-from orders.views import iso
+from web.cli.context import CommandGroup, clients
 from web.cli.output import emit, json_option
-from web.resources import resources
 
 
 def register(app: Flask) -> None:
-    @app.cli.group("apikey")
+    @app.cli.group("apikey", cls=CommandGroup)
     def apikey() -> None:
         """Manage API keys."""
 
@@ -27,11 +27,11 @@ def register(app: Flask) -> None:
     def create(tenant: str, expires_in_days: int | None) -> None:
         """Create an API key; the key itself is printed once, on the last line."""
         expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
-        with resources().session_factory() as session:
-            issued = api_keys.create_key(session, tenant, expires_at)
-            audit.record(session, "key.created", audit.operator(), issued.key_id, issued.tenant_id,
+        with UnitOfWork(clients().session_factory) as uow:
+            issued = api_keys.create_key(uow.session, tenant, expires_at)
+            audit.record(uow.session, "key.created", audit.operator(), issued.key_id, issued.tenant_id,
                          expires_at=iso(expires_at))  # fmt: skip
-            session.commit()
+            uow.commit()
         click.echo(f"created key {issued.key_id} for tenant {tenant} ({issued.tenant_id}); store it now:", err=True)
         click.echo(issued.plaintext)
 
@@ -42,15 +42,15 @@ def register(app: Flask) -> None:
     def rotate(key_id: str, overlap_hours: float) -> None:
         """Issue a new key for the key's tenant; the old one expires after the
         overlap. The new key is printed once, on the last line."""
-        with resources().session_factory() as session:
-            rotation = api_keys.rotate_key(session, key_id, timedelta(hours=overlap_hours))
+        with UnitOfWork(clients().session_factory) as uow:
+            rotation = api_keys.rotate_key(uow.session, key_id, timedelta(hours=overlap_hours))
             if rotation is None:
                 raise click.ClickException(f"no active key {key_id}")
             issued, ends = rotation.successor, rotation.old_key_expires_at
-            audit.record(session, "key.rotated", audit.operator(), key_id, issued.tenant_id,
+            audit.record(uow.session, "key.rotated", audit.operator(), key_id, issued.tenant_id,
                          new_key_id=issued.key_id, old_key_expires_at=iso(ends))  # fmt: skip
-            session.commit()
-        if not key_verifier.announce_revoked(resources().redis, key_id, at=ends):
+            uow.commit()
+        if not key_verifier.announce_revoked(clients().redis, key_id, at=ends):
             click.echo(f"warning: Redis could not be told; the old key may work up to "
                        f"{key_verifier.KEEP_SECONDS:.0f} s past its end", err=True)  # fmt: skip
         click.echo(f"key {key_id} stops working at {iso(ends)}; its successor {issued.key_id}, store it now:",
@@ -62,8 +62,8 @@ def register(app: Flask) -> None:
     @json_option
     def list_keys(tenant: str | None, as_json: bool) -> None:
         """List keys: id, tenant, created, last used, state. Secrets are never shown."""
-        with resources().session_factory() as session:
-            keys = api_keys.list_keys(session, tenant)
+        with UnitOfWork(clients().session_factory) as uow:
+            keys = api_keys.list_keys(uow.session, tenant)
         now = utcnow()
         rows = []
         for key in keys:
@@ -81,8 +81,9 @@ def register(app: Flask) -> None:
     @click.argument("key_id")
     def revoke(key_id: str) -> None:
         """Revoke a key by its id (the part after `ok_`); it answers 401 from now on."""
-        res = resources()
-        revocation = key_verifier.revoke(res.session_factory, res.redis, key_id, audit.operator())
+        revocation = key_verifier.revoke(
+            UnitOfWork(clients().session_factory), clients().redis, key_id, audit.operator()
+        )
         if not revocation.revoked:
             raise click.ClickException(f"no active key {key_id}")
         if not revocation.announced:
@@ -97,13 +98,14 @@ def register(app: Flask) -> None:
         """Check the key given on standard input (never as an argument, which
         other users could read): exit 0 if it is valid and not revoked."""
         presented = sys.stdin.readline().strip()
-        with resources().session_factory() as session:
-            principal = api_keys.authenticate(session, presented)
+        with UnitOfWork(clients().session_factory) as uow:
+            principal = api_keys.authenticate(uow.session, presented)
+            uow.commit()
         if principal is None:
             raise click.ClickException("not a valid key (malformed, unknown or revoked)")
         click.echo(f"key {principal.key_id} is valid for tenant {principal.tenant_id}")
 
-    @app.cli.group("audit")
+    @app.cli.group("audit", cls=CommandGroup)
     def audit_group() -> None:
         """Read the audit log: key creation, rotation, revocation; failed-auth bursts."""
 
@@ -113,13 +115,13 @@ def register(app: Flask) -> None:
     @json_option
     def audit_list(limit: int, action: str | None, as_json: bool) -> None:
         """The newest events first."""
-        with resources().session_factory() as session:
-            events = audit.recent(session, limit, action)
+        with UnitOfWork(clients().session_factory) as uow:
+            events = audit.recent(uow.session, limit, action)
         rows = [{"at": event.at, "action": event.action, "actor": event.actor, "key_id": event.key_id,
                  "tenant_id": event.tenant_id, "detail": event.detail} for event in events]  # fmt: skip
         emit(rows, as_json)
 
-    @app.cli.group("idempotency")
+    @app.cli.group("idempotency", cls=CommandGroup)
     def idempotency() -> None:
         """Maintain Idempotency-Key records."""
 
@@ -128,5 +130,5 @@ def register(app: Flask) -> None:
     def purge(older_than_hours: int) -> None:
         """Delete Idempotency-Key records older than the given age (never under 24 h)."""
         policy = retention.Policy(keys_after=timedelta(hours=older_than_hours), payloads_after=None)
-        deleted = retention.purge(resources().session_factory, policy).keys_deleted
+        deleted = retention.purge(UnitOfWork(clients().session_factory), policy).keys_deleted
         click.echo(f"deleted {deleted} idempotency keys")

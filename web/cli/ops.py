@@ -17,10 +17,11 @@ from flask import Flask
 from sqlalchemy.engine import URL, make_url
 
 import config
-from celeryconfig import COMMANDS_QUEUE
+from infra.messaging import COMMANDS_QUEUE
+from infra.unit_of_work import UnitOfWork
 from orders import retention
+from web.cli.context import CommandGroup, clients
 from web.cli.output import emit_one, json_option
-from web.resources import resources
 
 
 def management_api(path: str) -> Any:
@@ -44,7 +45,7 @@ def management_api(path: str) -> Any:
 def _owner_url() -> URL:
     prefix = "TEST_" if os.environ.get("ORDERLY_TESTING") == "1" else ""
     owner_url = config.admin_setting(f"{prefix}MIGRATION_DATABASE_URL")
-    return make_url(owner_url or resources().settings.migration_database_url)
+    return make_url(owner_url or clients().settings.migration_database_url)
 
 
 def _pg_tool(command: list[str], url: URL) -> subprocess.CompletedProcess[str]:
@@ -57,7 +58,7 @@ def _pg_tool(command: list[str], url: URL) -> subprocess.CompletedProcess[str]:
 
 
 def register(app: Flask) -> None:
-    @app.cli.group("queue")
+    @app.cli.group("queue", cls=CommandGroup)
     def queue() -> None:
         """The command queue in RabbitMQ."""
 
@@ -65,7 +66,7 @@ def register(app: Flask) -> None:
     @json_option
     def stats(as_json: bool) -> None:
         """Depth, consumers, unacknowledged messages and rates (management API)."""
-        vhost = urllib.parse.urlsplit(resources().settings.broker_url).path.lstrip("/") or "/"
+        vhost = urllib.parse.urlsplit(clients().settings.broker_url).path.lstrip("/") or "/"
         found = management_api(f"/api/queues/{urllib.parse.quote(vhost, safe='')}/{COMMANDS_QUEUE}")
         details = found.get("message_stats", {})
         emit_one({
@@ -76,7 +77,7 @@ def register(app: Flask) -> None:
             "ack_per_second": details.get("ack_details", {}).get("rate", 0.0),
         }, as_json)  # fmt: skip
 
-    @app.cli.group("db")
+    @app.cli.group("db", cls=CommandGroup)
     def db() -> None:
         """Schema migrations and retention."""
 
@@ -140,6 +141,6 @@ def register(app: Flask) -> None:
         bounded batches. Jobs and events stay (order history)."""
         policy = retention.Policy(timedelta(hours=keys_older_than_hours), timedelta(days=payloads_older_than_days),
                                   batch)  # fmt: skip
-        done = retention.purge(resources().session_factory, policy)
+        done = retention.purge(UnitOfWork(clients().session_factory), policy)
         emit_one({"idempotency_keys_deleted": done.keys_deleted, "job_payloads_dropped": done.payloads_dropped,
                   "webhook_deliveries_deleted": done.deliveries_deleted}, as_json)  # fmt: skip
