@@ -173,7 +173,7 @@ class Bench:
         with self.engine.connect() as conn:
             while time.monotonic() < deadline:
                 left = conn.execute(
-                    sa.text(f"SELECT count(*) {where} AND status IN ('queued', 'running')"), {"since": since}
+                    sa.text(f"SELECT count(*) {where} AND status = 'queued'"), {"since": since}
                 ).scalar_one()
                 conn.rollback()
                 if not left:
