@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(2, gt=0, description="Celery prefork processes (one per core)")
     worker_prefetch_multiplier: int = Field(4, gt=0, description="Messages each worker process reserves")
     worker_send_task_events: bool = Field(True, description="Task events for Flower")
+    jobs_per_message: int = Field(
+        32, gt=0, le=1000, description="Jobs one command message carries at most (applied in one transaction)"
+    )
     broker_heartbeat_seconds: int = Field(30, ge=0, description="AMQP heartbeat of the workers")
     log_format: Literal["text", "json"] = Field("text", description="`text` lines, or one JSON object per line")
 

@@ -14,6 +14,7 @@ Phases (wrk with bench/lua/pipeline.lua, one connection per thread), each run
   prefer     POST a create with `Prefer: respond-async, wait=20`: one request, answered with the finished job
   waiters    POST-only accepts alone, and while 500 requests hold a ?wait=20
   open_wait_250  Prefer-waiting POSTs at 250/s, open loop: the client's latency to the finished job
+  open_20    POSTs at 20/s, open loop: accepted -> finished at light load (what batching costs in latency)
   lifecycle  create, pay, ship, deliver one order, polling each job
   get_order  warm-cache GET of one order;  get_job  GET of a finished job
   readyz_flood  an authenticated GET's p99 alone, then during a /readyz flood
@@ -65,8 +66,11 @@ PORTS = (("ORDERLY_BENCH_PORT", "18200"), ("ORDERLY_BENCH_FLOWER_PORT", "18255")
 
 
 class Bench:
-    def __init__(self, seconds: int, out: Path, profile: bool, pause_flower: bool = False) -> None:
+    def __init__(
+        self, seconds: int, out: Path, profile: bool, pause_flower: bool = False, jobs_per_message: int | None = None
+    ) -> None:
         self.seconds = seconds
+        self.jobs_per_message = jobs_per_message
         self.profile = profile
         self.pause_flower = pause_flower
         self.out = out
@@ -85,6 +89,11 @@ class Bench:
         self.orderly = stacks.start_orderly(
             int(os.environ.get("ORDERLY_BENCH_PORT", "18200")),
             int(os.environ.get("ORDERLY_BENCH_FLOWER_PORT", "18255")),
+            {
+                **({"JOBS_PER_MESSAGE": str(self.jobs_per_message)} if self.jobs_per_message else {}),
+                # Without Flower, no task events either: what watching costs is both.
+                **({"WORKER_SEND_TASK_EVENTS": "false"} if self.pause_flower else {}),
+            },
         )
         factory = make_session_factory(make_engine(config.current().database_url))
         with factory() as session:
@@ -461,6 +470,8 @@ class Bench:
             ("waiters", "orderly", self.waiters_phase()),
             ("lifecycle", "bare", self.pipeline_phase("bare", "lifecycle")),
             ("lifecycle", "orderly", self.pipeline_phase("orderly", "lifecycle")),
+            ("open_20", "bare", self.open_loop_phase("bare", 20)),
+            ("open_20", "orderly", self.open_loop_phase("orderly", 20)),
             ("open_250", "bare", self.open_loop_phase("bare", 250)),
             ("open_250", "orderly", self.open_loop_phase("orderly", 250)),
             ("open_half", "orderly", self.open_loop_phase("orderly", None)),
@@ -500,12 +511,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--preload", type=int, default=0, help="first fill the database with N finished commands")
     parser.add_argument("--only", default="", help="comma-separated phases (default: all)")
-    parser.add_argument("--pause-flower", action="store_true", help="Orderly with Flower paused: what Flower costs")
+    parser.add_argument(
+        "--pause-flower", action="store_true", help="Orderly with Flower paused and no task events: what Flower costs"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of round 1 (Orderly)")
     parser.add_argument(
         "--soak", type=int, default=0, help="Orderly's POST+poll for this many seconds: RSS before/after"
     )
     parser.add_argument("--smoke", action="store_true", help="one short round: proves the benchmark works")
+    parser.add_argument(
+        "--jobs-per-message",
+        type=int,
+        default=None,
+        help="Orderly's JOBS_PER_MESSAGE for the run (default: as shipped)",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.seconds, args.repeats = 1, 1
@@ -513,14 +532,16 @@ def main() -> None:
         args.seconds, args.repeats, args.only = args.soak, 1, "poll"
     out = ROOT / ".local" / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True)
-    bench = Bench(args.seconds, out, args.profile, args.pause_flower)
+    bench = Bench(args.seconds, out, args.profile, args.pause_flower, args.jobs_per_message)
     try:
         if args.preload:
             admin = dotenv_values(ROOT / ".local" / "admin.env")
             seconds = preload(str(admin["TEST_MIGRATION_DATABASE_URL"]), args.preload)
             print(f"database preloaded with {args.preload:,} finished commands of another tenant in {seconds:.0f} s")
         bench.start()
-        print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases; raw in {out}")
+        batching = f"; JOBS_PER_MESSAGE={args.jobs_per_message}" if args.jobs_per_message else ""
+        print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases{batching}; "
+              f"raw in {out}")  # fmt: skip
         only = set(filter(None, args.only.split(",")))
         bench.run(args.repeats, noop_count=500 if args.smoke else 20000, only=only, orderly_only=bool(args.soak))
     finally:

@@ -64,14 +64,16 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
     raise RuntimeError(f"{url} did not answer within {timeout}s (logs in {stack.LOGS})")
 
 
-def start_orderly(port: int, flower_port: int) -> Stack:
-    """API, worker, relay and Flower with the settings of `make run` (Procfile)."""
+def start_orderly(port: int, flower_port: int, extra: dict[str, str] | None = None) -> Stack:
+    """API, worker, relay and Flower with the settings of `make run` (Procfile),
+    and `extra` settings (a sweep's)."""
+    extra = extra or {}
     orderly = Stack("orderly", f"http://127.0.0.1:{port}")
     orderly.processes["api"] = stack.start_api(
-        port, workers=int(_gunicorn_setting("workers")), **UNLIMITED, **NO_RECYCLING, **AS_SHIPPED_LOGS
+        port, workers=int(_gunicorn_setting("workers")), **UNLIMITED, **NO_RECYCLING, **AS_SHIPPED_LOGS, **extra
     )
-    orderly.processes["worker"] = stack.start_worker("bench", **AS_SHIPPED_LOGS)
-    orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY, **AS_SHIPPED_LOGS)
+    orderly.processes["worker"] = stack.start_worker("bench", **AS_SHIPPED_LOGS, **extra)
+    orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY, **AS_SHIPPED_LOGS, **extra)
     env = stack.process_env()
     orderly.processes["flower"] = subprocess.Popen(
         [BIN / "celery", "-A", "workers", "flower", "--address=127.0.0.1", f"--port={flower_port}"],
@@ -146,14 +148,15 @@ def start_bare(port: int) -> Stack:
 
 
 def server_pids() -> dict[str, list[int]]:
-    """PostgreSQL, RabbitMQ and Redis of the local stack (scripts/services.sh)."""
+    """PostgreSQL, RabbitMQ and both Redis servers of the local stack (scripts/services.sh)."""
     local = ROOT / ".local"
     found: dict[str, list[int]] = {}
     for name, pidfile in (
         ("postgresql", local / "postgres" / "data" / "postmaster.pid"),
         ("rabbitmq", local / "rabbitmq" / "rabbitmq.pid"),
         ("redis", local / "redis" / "redis.pid"),
+        ("redis", local / "redis-cache" / "redis.pid"),  # the order cache's own server
     ):
         if pidfile.is_file():
-            found[name] = [int(pidfile.read_text().split()[0])]
+            found.setdefault(name, []).append(int(pidfile.read_text().split()[0]))
     return found

@@ -6,10 +6,11 @@ is on disk (it syncs in batches, every few milliseconds). One message per
 wait caps an API process at a few hundred messages a second and spends most
 of its publishing CPU in Celery's generic send path.
 
-`BatchSender` writes every waiting message of a batch on one confirm-mode
-channel, then waits once for the broker's acks and nacks of all of them. The
-messages are Celery's own task messages (protocol 2, built by
-`app.amqp.as_task_v2`), so workers see no difference. A nack is RabbitMQ's
+`BatchSender` writes every waiting job of a batch on one confirm-mode
+channel, `per_message` jobs to a message at most (a worker applies a
+message's jobs in one transaction), then waits once for the broker's acks
+and nacks of all of them. The messages are Celery's own task messages
+(protocol 2, built by `app.amqp.as_task_v2`). A nack is RabbitMQ's
 refusal of a message into a queue at its length limit (`overflow:
 reject-publish`). Anything else (no connection, no confirm within the
 timeout) raises: the whole batch is then left to the relay, which publishes
@@ -30,7 +31,7 @@ import kombu
 from celery import Celery
 from kombu import Producer, Queue
 
-from infra.messaging import APPLY_TASK, JobMessage
+from infra.messaging import APPLY_JOBS_TASK, JobMessage, in_messages, task_label
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,13 @@ CONNECT_TIMEOUT_SECONDS = 3.0
 class BatchSender:
     """Not thread-safe: one per publishing thread (infra/publisher.py)."""
 
-    def __init__(self, app: Celery, task_name: str, queue: Queue) -> None:
+    def __init__(self, app: Celery, task_name: str, queue: Queue, per_message: int = 1) -> None:
+        """`per_message`: jobs one message carries at most (a batch of jobs
+        goes out as few messages as that allows)."""
         self._app = app
         self._task_name = task_name
         self._queue = queue
+        self._per_message = per_message
         self._connection: kombu.Connection | None = None
         self._producer: Producer | None = None
         self._published = 0  # delivery tags on the channel: 1, 2, ... per message
@@ -53,7 +57,7 @@ class BatchSender:
         self._nacked: set[int] = set()
 
     @classmethod
-    def for_broker(cls, broker_url: str) -> BatchSender:
+    def for_broker(cls, broker_url: str, per_message: int) -> BatchSender:
         """A sender of job messages to the command queue of celeryconfig.py.
 
         Its Celery app only builds messages (the workers' app, with the
@@ -62,7 +66,7 @@ class BatchSender:
         app = Celery("orderly-publisher", set_as_current=False)
         app.config_from_object("celeryconfig")
         app.conf.broker_url = broker_url
-        return cls(app, APPLY_TASK, app.conf.task_queues[0])
+        return cls(app, APPLY_JOBS_TASK, app.conf.task_queues[0], per_message)
 
     def __call__(self, jobs: Sequence[JobMessage]) -> list[uuid.UUID]:
         """Publish one message per job; returns the jobs the broker refused
@@ -95,10 +99,13 @@ class BatchSender:
     def _send(self, jobs: Sequence[JobMessage]) -> list[uuid.UUID]:
         producer = self._producer or self._connect()
         first_tag = self._published + 1
-        for job in jobs:
+        messages = in_messages(jobs, self._per_message)
+        for batch in messages:
+            # The task id is the first job's: a message of one job is named by it, as before.
             headers, properties, body, _ = self._app.amqp.as_task_v2(
-                str(job.id), self._task_name, args=[str(job.id)], kwargs={}, shadow=job.task_label
-            )
+                str(batch[0].id), self._task_name, args=[[str(job.id) for job in batch]], kwargs={},
+                shadow=task_label(batch),
+            )  # fmt: skip
             producer.publish(
                 body,
                 serializer="json",
@@ -111,7 +118,7 @@ class BatchSender:
             )
             self._published += 1
         self._wait_for_confirms(self._published)
-        refused = [job.id for tag, job in enumerate(jobs, first_tag) if tag in self._nacked]
+        refused = [job.id for tag, batch in enumerate(messages, first_tag) if tag in self._nacked for job in batch]
         self._nacked.difference_update(range(first_tag, self._published + 1))
         return refused
 

@@ -121,12 +121,12 @@ class Clients:
     @cached_property
     def publisher(self) -> DirectPublisher:
         """Publishes at once and waits for the confirm (the relay, the CLI, tests)."""
-        return DirectPublisher(BatchSender.for_broker(self.settings.broker_url))
+        return DirectPublisher(BatchSender.for_broker(self.settings.broker_url, self.settings.jobs_per_message))
 
     @cached_property
     def background_publisher(self) -> BackgroundPublisher:
         """Publishes off the request path, in batches (the API): a request never waits for RabbitMQ."""
-        return BackgroundPublisher(BatchSender.for_broker(self.settings.broker_url))
+        return BackgroundPublisher(BatchSender.for_broker(self.settings.broker_url, self.settings.jobs_per_message))
 
     def close(self) -> None:
         """Close what was opened (tests; a process that exits needs nothing)."""

@@ -1,18 +1,27 @@
-"""Applying a job: the worker's side of the pipeline.
+"""Applying jobs: the worker's side of the pipeline.
 
-One transaction changes the order (compare-and-set on its version), records
-the event, finishes the job and writes its webhook deliveries. Applying a
-job twice is impossible: the job row is locked and re-checked first, and
-`order_events.job_id` is unique in the database.
+A message carries one or more jobs; they are applied together, in one
+transaction: lock the jobs still queued and their orders (in id order, so
+batches never deadlock), decide each job in Python (orders/apply_plan.py:
+the state machine, If-Match, one command after the other on the same
+order), write every change in one statement (the compare-and-set of each
+order on the version read, the events, the jobs' results, the webhook
+deliveries), commit. Applying a job twice is impossible: a job is locked
+and re-checked before it is applied, and `order_events.job_id` is unique.
 
-The cache entry is replaced by a tombstone carrying the new version *before*
-that transaction commits: from then on no reader can put an older version
-back, and a worker killed right after the commit leaves nothing stale behind.
-If Redis cannot take the tombstone, the transaction records a pending
-invalidation instead, which the relay retries (orders/relay.py).
+Before that commit every changed order's cache entry is replaced by a
+tombstone carrying its new version (one Redis round trip for the batch): no
+reader can put an older version back, and a worker killed right after the
+commit leaves nothing stale. A tombstone Redis cannot take becomes a pending
+invalidation in the same transaction, which the relay retries.
 
-After the commit, whoever waits on the job is woken and the outcome counted
-(orders/finished.py): by these use cases, once, whatever their caller.
+After the commit, the outcomes are counted and the requests waiting on the
+jobs woken (orders/finished.py), once, by these use cases.
+
+A job that cannot be applied (an invalid transition, a gone order, If-Match
+no longer holding) fails alone. A job that breaks the batch (a bug, a corrupt
+job) makes the batch go again one job at a time, so that it alone fails
+with `internal_error`. Database errors are the caller's to retry.
 """
 
 from __future__ import annotations
@@ -22,58 +31,56 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from infra.faults import fault_point
-from models import Command, InvalidTransition, JobErrorCode, JobStatus, OrderStatus, next_status
+from models import Command, JobErrorCode, JobStatus
 from models.base import utcnow
+from orders.apply_plan import OrderState, Outcome, Plan, Result
 from orders.finished import Finished
 from orders.unit_of_work import OrdersUnitOfWork
 from telemetry import metrics
-from telemetry.logs import request_id_var
+from telemetry.logs import log_context
 from webhooks import outbox
 
 log = logging.getLogger(__name__)
 
-# Returns False when the cache could not be reached.
-Invalidate = Callable[[uuid.UUID, int], bool]
+# Tombstones for (order id, committed version) pairs; True for each Redis took.
+Invalidate = Callable[[list[tuple[uuid.UUID, int]]], list[bool]]
 
+# Worth retrying (a restart, a failover, a lock timeout): the caller does.
+TRANSIENT_ERRORS = (DBAPIError, PoolTimeout)
 MAX_CONFLICT_RETRIES = 10
+INTERNAL_ERROR_DETAIL = "the job could not be applied; the worker's log has the details under the job id"
 
 
-class Result(StrEnum):
-    """What applying a job's message came to."""
-
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # already finished (cancelled included) or unknown: a redelivery
-
-
-@dataclass(frozen=True)
-class Outcome:
-    job_id: uuid.UUID
-    result: Result
-    error_code: JobErrorCode | None = None
-    command: str | None = None  # unknown when skipped
-    accepted_at: datetime | None = None  # the job's created_at
-
-
-class _Failure(Exception):
-    """The command cannot be applied: the job fails with this code."""
-
-    def __init__(self, code: JobErrorCode, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.error = {"code": str(code), "detail": detail}
-
-
-class _VersionConflict(Exception):
-    """Another writer changed the order between our read and our write."""
+def apply_jobs(
+    uow: OrdersUnitOfWork,
+    job_ids: list[uuid.UUID],
+    invalidate: Invalidate,
+    finished: Finished,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Outcome]:
+    """Apply the jobs of one message, each exactly once; safe to call again
+    with the same jobs (finished ones are skipped)."""
+    try:
+        return _apply_together(uow, job_ids, invalidate, finished, sleep)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        if len(job_ids) == 1:
+            with log_context(job_id=job_ids[0]):
+                log.exception("job %s: unexpected error", job_ids[0])
+            # A bug or a corrupt job: retrying would fail the same way. The
+            # client sees no exception class or message: they describe the code.
+            fail_job(uow, job_ids[0], JobErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_DETAIL, finished)
+            return [Outcome(job_ids[0], Result.FAILED, JobErrorCode.INTERNAL_ERROR)]
+        log.warning("a batch of %d jobs failed unexpectedly; applying them one by one", len(job_ids), exc_info=True)
+        metrics.BATCHES_SPLIT.inc()
+        return [outcome for job_id in job_ids for outcome in apply_jobs(uow, [job_id], invalidate, finished, sleep)]
 
 
 def apply_job(
@@ -83,103 +90,79 @@ def apply_job(
     finished: Finished,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """Apply one job exactly once; safe to call again for the same job.
+    """One job: a batch of one."""
+    (outcome,) = apply_jobs(uow, [job_id], invalidate, finished, sleep)
+    return outcome
 
-    One transaction per attempt: start (lock) the job, read the order, write
-    the change with its event, the job's result and its deliveries, commit.
-    A job is never seen being applied by others: it goes from queued to its
-    outcome at the commit.
-    """
+
+def _apply_together(
+    uow: OrdersUnitOfWork,
+    job_ids: list[uuid.UUID],
+    invalidate: Invalidate,
+    finished: Finished,
+    sleep: Callable[[float], None],
+) -> list[Outcome]:
     for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
         with uow:
-            job = uow.apply.start_job(job_id)
-            if job is None:
-                finished.skipped()
-                return Outcome(job_id, Result.SKIPPED)
-            request_id_var.set(job.request_id)  # the caller's job_log_context resets it
-            now = utcnow()
-            try:
-                new_version = _apply(uow, job, now)
-            except _Failure as failure:
-                return _fail(uow, job, failure, now, finished)
-            except _VersionConflict:
-                metrics.LOCK_CONFLICTS.inc()
-                if job.expected_version is not None:
-                    detail = f"order changed after version {job.expected_version}"
-                    return _fail(uow, job, _Failure(JobErrorCode.VERSION_CONFLICT, detail), now, finished)
+            jobs = uow.apply.start_jobs(job_ids)
+            position = {job_id: index for index, job_id in enumerate(job_ids)}
+            jobs.sort(key=lambda job: position[job.id])  # as the message listed them
+            plan = Plan(utcnow())
+            metrics.JOBS_PER_TRANSACTION.observe(len(jobs))
+            commands = sorted({job.order_id for job in jobs if job.command != Command.CREATE})
+            for row in uow.apply.lock_orders(commands):
+                plan.orders[row.id] = OrderState(
+                    row.id, row.tenant_id, row.status, row.version, row.version, deleted=row.deleted_at is not None
+                )
+            for job in jobs:
+                plan.apply(job)
+            if jobs and not uow.apply.write(plan):
+                # Cannot happen while the orders are locked; never leave half a batch.
                 uow.rollback()
-                log.info("job %s: order %s changed concurrently, retry %d", job_id, job.order_id, attempt)
-                # Full jitter, capped: competing workers spread out instead of colliding again.
+                metrics.LOCK_CONFLICTS.inc()
+                log.warning("a compare-and-set matched no row: batch of %d retried (%d)", len(jobs), attempt)
                 sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
                 continue
-            if invalidate(job.order_id, new_version):
-                metrics.CACHE_INVALIDATIONS.labels("ok").inc()
-            else:
-                uow.apply.record_pending_invalidation(job.order_id, new_version)
-                metrics.CACHE_INVALIDATIONS.labels("pending").inc()
+            _tombstones(uow, plan, invalidate)
             fault_point("apply.before_commit")
             uow.commit()
-        finished.finished(job.id, job.command, JobStatus.SUCCEEDED, None, job.created_at)
-        return Outcome(job_id, Result.SUCCEEDED, None, job.command, job.created_at)
-
+        fault_point("apply.after_commit")
+        started = {job.id for job in jobs}
+        skipped = [Outcome(job_id, Result.SKIPPED) for job_id in job_ids if job_id not in started]
+        finished.finished_many(plan.outcomes)
+        finished.skipped(len(skipped))
+        return plan.outcomes + skipped
     detail = f"order kept changing: gave up after {MAX_CONFLICT_RETRIES} attempts"
-    fail_job(uow, job_id, JobErrorCode.VERSION_CONFLICT, detail, finished)
-    return Outcome(job_id, Result.FAILED, JobErrorCode.VERSION_CONFLICT)
+    for job_id in job_ids:
+        fail_job(uow, job_id, JobErrorCode.VERSION_CONFLICT, detail, finished)
+    return [Outcome(job_id, Result.FAILED, JobErrorCode.VERSION_CONFLICT) for job_id in job_ids]
+
+
+def _tombstones(uow: OrdersUnitOfWork, plan: Plan, invalidate: Invalidate) -> None:
+    """Before the commit: a tombstone per changed order, or a pending invalidation."""
+    versions = plan.versions()
+    if not versions:
+        return
+    taken = invalidate(versions)
+    missed = [pair for pair, ok in zip(versions, taken, strict=True) if not ok]
+    metrics.CACHE_INVALIDATIONS.labels("ok").inc(len(versions) - len(missed))
+    if missed:
+        uow.apply.record_pending_invalidations(missed)
+        metrics.CACHE_INVALIDATIONS.labels("pending").inc(len(missed))
 
 
 def fail_job(uow: OrdersUnitOfWork, job_id: uuid.UUID, code: JobErrorCode, detail: str, finished: Finished) -> bool:
     """Give up on an unfinished job with a reason (after the last retry, or a
     bug); False when it had finished meanwhile (nothing changes then)."""
     with uow:
-        job = uow.apply.unfinished_job(job_id)
+        job: Any = uow.apply.unfinished_job(job_id)
         if job is None:
             return False
-        _fail(uow, job, _Failure(code, detail), utcnow(), finished)
+        now = utcnow()
+        error = {"code": str(code), "detail": detail}
+        event = outbox.job_finished(job.tenant_id, job.id, job.command, job.order_id, JobStatus.FAILED, error, now)
+        if not uow.apply.fail_job(job.id, error, now, [event]):
+            return False
+        uow.commit()
+    finished.finished_many([Outcome(job.id, Result.FAILED, code, job.command, job.created_at, job.request_id)])
     return True
-
-
-def _fail(uow: OrdersUnitOfWork, job: Row[Any], failure: _Failure, now: datetime, finished: Finished) -> Outcome:
-    """Fail the job in this transaction with its job.finished event, commit, tell."""
-    event = outbox.job_finished(job.tenant_id, job.id, job.command, job.order_id, JobStatus.FAILED, failure.error, now)
-    if not uow.apply.fail_job(job.id, failure.error, now, [event]):
-        return Outcome(job.id, Result.SKIPPED)  # finished by someone else since it was read
-    uow.commit()
-    finished.finished(job.id, job.command, JobStatus.FAILED, failure.code, job.created_at)
-    return Outcome(job.id, Result.FAILED, failure.code, job.command, job.created_at)
-
-
-def _apply(uow: OrdersUnitOfWork, job: Row[Any], now: datetime) -> int:
-    """Apply `job` in the caller's transaction, finishing it; return the order's new version."""
-    command = Command(job.command)
-    if command is Command.CREATE:
-        created = _events(job, None, OrderStatus.PENDING, 1, now)
-        return uow.apply.create_order(job, order_total_cents((job.payload or {})["items"]), now, created)
-
-    order = uow.apply.live_order(job.tenant_id, job.order_id)
-    if order is None:
-        raise _Failure(JobErrorCode.NOT_FOUND, f"order {job.order_id} not found")
-    if job.expected_version is not None and order.version != job.expected_version:
-        raise _VersionConflict()
-    try:
-        new_status = next_status(OrderStatus(order.status), command)
-    except InvalidTransition as exc:
-        raise _Failure(JobErrorCode.INVALID_TRANSITION, str(exc)) from None
-    events = _events(job, order.status, new_status, order.version + 1, now)
-    new_version = uow.apply.transition(job, order, new_status, now, events)
-    if new_version is None:
-        raise _VersionConflict()
-    return new_version
-
-
-def _events(
-    job: Row[Any], from_status: str | None, to_status: OrderStatus, version: int, now: datetime
-) -> list[outbox.Event]:
-    """An applied command's webhook events: the job finished, the order changed."""
-    return [
-        outbox.job_finished(job.tenant_id, job.id, job.command, job.order_id, JobStatus.SUCCEEDED, None, now),
-        outbox.status_changed(job.tenant_id, job.id, job.command, job.order_id, from_status, to_status, version),
-    ]
-
-
-def order_total_cents(items: list[dict[str, Any]]) -> int:
-    return sum(item["quantity"] * item["unit_price_cents"] for item in items)

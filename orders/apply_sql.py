@@ -1,11 +1,13 @@
-"""The worker's statements (orders/apply.py): each a single statement, so that
-applying a job costs a handful of round trips in one transaction (BEGIN,
-start the job, read the order, write, COMMIT).
+"""The worker's statements (orders/apply.py): a batch of jobs costs the same
+round trips as one (BEGIN, start the jobs, lock their orders, write, COMMIT).
 
-The change to the order, its event, the job's result and its webhook
-deliveries (webhooks/outbox.py) are one statement: they commit together
-or not at all, and a compare-and-set that matches no row writes nothing else.
-Statuses and commands are bound as parameters, from the enums.
+Jobs, then orders, are locked in id order, so two workers whose batches
+share rows wait for each other and never deadlock. Every change of the
+batch is one statement (`write`): the new orders, the compare-and-set of
+each changed order `WHERE id = :id AND version = :v` (the version read
+under the lock), the events, each job's result and the webhook deliveries
+(webhooks/outbox.py). The caller rolls back unless every compare-and-set
+matched. Statuses are bound as parameters, from the enums.
 """
 
 from __future__ import annotations
@@ -14,55 +16,52 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, text
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import Row, bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from models import Command, JobStatus, OrderStatus, PendingCacheInvalidation
-from orders.queries_sql import QueriesSql
+from models import JobStatus
+from orders.apply_plan import Plan
 from webhooks.outbox import Event, as_parameter, deliveries_cte
 
 _START = text("""
 UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()
-WHERE id = :id AND status = :queued
+WHERE id IN (SELECT id FROM jobs WHERE id = ANY(:ids) AND status = :queued ORDER BY id FOR UPDATE)
 RETURNING id, tenant_id, command, order_id, payload, expected_version, request_id, created_at
 """)
 
-_CREATE = text(f"""
-WITH new_order AS (
+_LOCK_ORDERS = text("""
+SELECT id, tenant_id, status, version, deleted_at FROM orders WHERE id = ANY(:ids) ORDER BY id FOR UPDATE
+""")
+
+_WRITE = text(f"""
+WITH created AS (
     INSERT INTO orders (id, tenant_id, status, version, currency, items, total_cents, customer_ref,
                         created_at, updated_at)
-    VALUES (:order_id, :tenant_id, :status, 1, :currency, :items, :total_cents, :customer_ref, :now, :now)
-    RETURNING id, version
-), event AS (
+    SELECT c.id, c.tenant_id, c.status, 1, c.currency, c.items, c.total_cents, c.customer_ref, :now, :now
+    FROM jsonb_to_recordset(CAST(:created AS jsonb)) AS c(id uuid, tenant_id uuid, status text, currency text,
+                                                        items jsonb, total_cents bigint, customer_ref text)
+    RETURNING id
+), changed AS (
+    UPDATE orders o
+    SET status = u.status, version = u.version, updated_at = :now,
+        deleted_at = CASE WHEN u.deletes THEN CAST(:now AS timestamptz) ELSE o.deleted_at END
+    FROM jsonb_to_recordset(CAST(:changed AS jsonb)) AS u(id uuid, read_version int, version int, status text,
+                                                        deletes boolean)
+    WHERE o.id = u.id AND o.version = u.read_version
+    RETURNING o.id
+), events AS (
     INSERT INTO order_events (order_id, version, command, from_status, to_status, job_id, created_at)
-    SELECT id, version, :command, NULL, :status, :job_id, :now FROM new_order
-    RETURNING version
-),{deliveries_cte("event")}
-UPDATE jobs SET status = :succeeded, error = NULL, finished_at = :now
-WHERE id = :job_id AND EXISTS (SELECT FROM event)
-RETURNING (SELECT version FROM event)
-""").bindparams(bindparam("items", type_=JSONB), bindparam("events", type_=JSONB))
-
-# The optimistic lock is the first CTE: `WHERE id = :id AND version = :v`.
-# When another writer won, it matches no row, and so neither the event, the
-# job's result nor a delivery is written: the statement returns no row.
-_TRANSITION = text(f"""
-WITH changed AS (
-    UPDATE orders
-    SET status = :to_status, version = version + 1, updated_at = :now,
-        deleted_at = CASE WHEN :deletes THEN CAST(:now AS timestamptz) ELSE deleted_at END
-    WHERE id = :order_id AND version = :version
-    RETURNING id, version
-), event AS (
-    INSERT INTO order_events (order_id, version, command, from_status, to_status, job_id, created_at)
-    SELECT id, version, :command, :from_status, :to_status, :job_id, :now FROM changed
-    RETURNING version
-),{deliveries_cte("event")}
-UPDATE jobs SET status = :succeeded, error = NULL, finished_at = :now
-WHERE id = :job_id AND EXISTS (SELECT FROM event)
-RETURNING (SELECT version FROM event)
-""").bindparams(bindparam("events", type_=JSONB))
+    SELECT e.order_id, e.version, e.command, e.from_status, e.to_status, e.job_id, :now
+    FROM jsonb_to_recordset(CAST(:order_events AS jsonb)) AS e(order_id uuid, version int, command text,
+                                                             from_status text, to_status text, job_id uuid)
+), finished AS (
+    UPDATE jobs j SET status = r.status, error = r.error, finished_at = :now
+    FROM jsonb_to_recordset(CAST(:results AS jsonb)) AS r(id uuid, status text, error jsonb)
+    WHERE j.id = r.id
+),{deliveries_cte(None)}
+SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM changed)
+""").bindparams(*(bindparam(name, type_=JSONB) for name in ("created", "changed", "order_events", "results", "events")))
 
 _FAIL = text(f"""
 WITH failed AS (
@@ -78,73 +77,59 @@ SELECT id, tenant_id, command, order_id, payload, expected_version, request_id, 
 FROM jobs WHERE id = :id AND status = :queued
 """)
 
+_PENDING_INVALIDATIONS = text("""
+INSERT INTO pending_cache_invalidations (order_id, version)
+SELECT p.order_id, p.version FROM jsonb_to_recordset(CAST(:pending AS jsonb)) AS p(order_id uuid, version int)
+ON CONFLICT (order_id) DO UPDATE
+SET version = greatest(pending_cache_invalidations.version, excluded.version)
+""").bindparams(bindparam("pending", type_=JSONB))
+
 
 class ApplySql:
     """The statements of orders/apply.py, in the caller's unit of work."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._queries = QueriesSql(session)
 
-    def start_job(self, job_id: uuid.UUID) -> Row[Any] | None:
-        """Lock an unfinished job for this transaction and count the attempt;
-        None when it is finished (cancelled included) or unknown. Two
-        deliveries of one job serialize on this row lock, and the second then
-        finds the job finished; so does a cancel (orders/cancel_sql.py), which
-        either comes first and wins, or waits for this transaction and finds
-        the job finished.
+    def start_jobs(self, job_ids: list[uuid.UUID]) -> list[Row[Any]]:
+        """Lock the unfinished jobs among `job_ids` for this transaction and
+        count their attempt; finished (cancelled included) and unknown ones
+        are left out. Two deliveries of one job serialize on its row lock,
+        and the second then finds it finished; so does a cancel
+        (orders/cancel_sql.py), which either comes first and wins, or waits
+        for this transaction and finds the job finished.
 
         The status stays as it is: no one else sees the job before the commit
         that finishes it, and an update of no indexed column can be a HOT update.
         """
-        return self._session.execute(_START, {"id": job_id, "queued": JobStatus.QUEUED}).first()
+        return list(self._session.execute(_START, {"ids": job_ids, "queued": JobStatus.QUEUED}))
+
+    def lock_orders(self, order_ids: list[uuid.UUID]) -> list[Row[Any]]:
+        """The orders (any tenant's, deleted ones too: the caller decides), locked in id order."""
+        return list(self._session.execute(_LOCK_ORDERS, {"ids": order_ids})) if order_ids else []
+
+    def write(self, plan: Plan) -> bool:
+        """Write every change of the batch; False when a compare-and-set
+        matched no row (the caller must roll back: nothing may stay)."""
+        changed = [
+            {"id": str(o.id), "read_version": o.read_version, "version": o.version, "status": str(o.status),
+             "deletes": o.deleted}
+            for o in plan.changed_orders()
+        ]  # fmt: skip
+        params = {
+            "now": plan.now,
+            "created": plan.created,
+            "changed": changed,
+            "order_events": plan.order_events,
+            "results": plan.results,
+            "events": as_parameter(plan.events),
+        }
+        created, updated = self._session.execute(_WRITE, params).one()
+        return bool(created == len(plan.created) and updated == len(changed))
 
     def unfinished_job(self, job_id: uuid.UUID) -> Row[Any] | None:
         """The job, unless it has finished (no lock: for failing it after its retries)."""
         return self._session.execute(_UNFINISHED_JOB, {"id": job_id, "queued": JobStatus.QUEUED}).first()
-
-    def live_order(self, tenant_id: uuid.UUID, order_id: uuid.UUID) -> Row[Any] | None:
-        return self._queries.live_order(tenant_id, order_id)
-
-    def create_order(self, job: Row[Any], total_cents: int, now: datetime, events: list[Event]) -> int:
-        """Insert the order a create job carries at version 1, its first
-        event and deliveries, and finish the job; returns the version (1)."""
-        payload: dict[str, Any] = job.payload or {}
-        params = {
-            "order_id": job.order_id,
-            "tenant_id": job.tenant_id,
-            "status": OrderStatus.PENDING,
-            "currency": payload["currency"],
-            "items": payload["items"],
-            "total_cents": total_cents,
-            "customer_ref": payload.get("customer_ref"),
-            "command": Command.CREATE,
-            "job_id": job.id,
-            "succeeded": JobStatus.SUCCEEDED,
-            "now": now,
-            "events": as_parameter(events),
-        }
-        return int(self._session.execute(_CREATE, params).scalar_one())
-
-    def transition(
-        self, job: Row[Any], order: Row[Any], new_status: OrderStatus, now: datetime, events: list[Event]
-    ) -> int | None:
-        """Compare-and-set the order from the version read to `new_status`,
-        record the event and deliveries, finish the job; the new version, or
-        None when another writer changed the order since it was read."""
-        params = {
-            "order_id": order.id,
-            "version": order.version,
-            "from_status": order.status,
-            "to_status": new_status,
-            "deletes": new_status is OrderStatus.DELETED,
-            "command": job.command,
-            "job_id": job.id,
-            "succeeded": JobStatus.SUCCEEDED,
-            "now": now,
-            "events": as_parameter(events),
-        }
-        return self._session.execute(_TRANSITION, params).scalar_one_or_none()
 
     def fail_job(self, job_id: uuid.UUID, error: dict[str, str], now: datetime, events: list[Event]) -> bool:
         """Finish the job as failed with the reason a client will read, unless
@@ -159,9 +144,7 @@ class ApplySql:
         }
         return bool(self._session.execute(_FAIL, params).scalar_one())
 
-    def record_pending_invalidation(self, order_id: uuid.UUID, version: int) -> None:
-        """The cache could not take the tombstone: the relay delivers it later."""
-        table = PendingCacheInvalidation.__table__
-        statement = insert(PendingCacheInvalidation).values(order_id=order_id, version=version)
-        newest = func.greatest(table.c.version, statement.excluded.version)
-        self._session.execute(statement.on_conflict_do_update(index_elements=["order_id"], set_={"version": newest}))
+    def record_pending_invalidations(self, versions: list[tuple[uuid.UUID, int]]) -> None:
+        """The cache could not take these tombstones: the relay delivers them later."""
+        pending = [{"order_id": str(order_id), "version": version} for order_id, version in versions]
+        self._session.execute(_PENDING_INVALIDATIONS, {"pending": pending})

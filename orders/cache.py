@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -117,9 +118,21 @@ class OrderCache:
         False when Redis could not be reached (or was skipped after a recent
         failure): the caller must record the invalidation to retry it later.
         """
-        args = [committed_version, int(time.time()) + self.TOMBSTONE_TTL_SECONDS]
-        keys = [self.key(order_id), self._tombstones]
-        return self._redis.call(self._invalidate, keys=keys, args=args) is not None
+        return self.invalidate_many([(order_id, committed_version)])[0]
+
+    def invalidate_many(self, versions: Sequence[tuple[uuid.UUID, int]]) -> list[bool]:
+        """A tombstone for each (order id, committed version), in one round
+        trip; all False when Redis could not be reached (record them to retry)."""
+        due = int(time.time()) + self.TOMBSTONE_TTL_SECONDS
+
+        def tombstones() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for order_id, version in versions:
+                self._invalidate(keys=[self.key(order_id), self._tombstones], args=[version, due], client=pipe)
+            return list(pipe.execute())
+
+        done = self._redis.call(tombstones)
+        return [done is not None] * len(versions)
 
     def sweep_tombstones(self, at_most: int = 1000, now: float | None = None) -> int | None:
         """Delete tombstones older than TOMBSTONE_TTL_SECONDS (the relay calls

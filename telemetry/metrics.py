@@ -71,6 +71,14 @@ JOB_LATENCY = Histogram(
     ["command"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+JOBS_PER_TRANSACTION = Histogram(
+    "orderly_jobs_per_transaction",
+    "Jobs a worker applied in one transaction (the unfinished ones of one message)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+BATCHES_SPLIT = Counter(
+    "orderly_batches_split", "Batches that failed unexpectedly and were applied again one job at a time"
+)
 LOCK_CONFLICTS = Counter(
     "orderly_optimistic_lock_conflicts", "Compare-and-set misses on an order's version (each is retried or fails)"
 )

@@ -1,7 +1,8 @@
-"""Thin tasks: turn the message into a job id, call the use case, decide retry or fail.
+"""Thin tasks: turn the message into job ids, call the use case, decide retry or fail.
 
-The use cases count each outcome and wake the requests waiting on the job
-(orders/finished.py); the task only chooses between retrying and failing."""
+The use case counts each outcome and wakes the requests waiting on the jobs
+(orders/finished.py), and fails a job that breaks (orders/apply.py); the
+task only retries database errors, and gives up on them in the end."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ import uuid
 from enum import StrEnum
 
 from celery import Task
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from infra.messaging import APPLY_TASK
+from infra.messaging import APPLY_JOBS_TASK, APPLY_TASK
 from models import JobErrorCode
 from orders import apply
 from orders.unit_of_work import OrdersUnitOfWork
-from telemetry.logs import job_log_context
+from telemetry.logs import log_context
 from workers.celery_app import app
 from workers.resources import clients, finished, order_cache
 
@@ -25,10 +24,16 @@ log = logging.getLogger(__name__)
 
 # Database hiccups (restart, failover, lock timeout) are worth waiting out:
 # exponential backoff with jitter, capped at a minute, for about ten minutes,
-# then the job fails with a reason instead of retrying forever.
-TRANSIENT_ERRORS = (DBAPIError, PoolTimeout)
+# then the jobs fail with a reason instead of retrying forever.
 MAX_RETRIES = 12
-INTERNAL_ERROR_DETAIL = "the job could not be applied; the worker's log has the details under the job id"
+RETRYING = {
+    "bind": True,
+    "autoretry_for": apply.TRANSIENT_ERRORS,
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": MAX_RETRIES,
+}
 
 
 class TaskResult(StrEnum):
@@ -37,47 +42,45 @@ class TaskResult(StrEnum):
     SUCCEEDED = apply.Result.SUCCEEDED.value
     FAILED = apply.Result.FAILED.value
     SKIPPED = apply.Result.SKIPPED.value
-    REJECTED = "rejected"  # a message whose job id is not a UUID: dropped
+    REJECTED = "rejected"  # a message whose job ids are not UUIDs: dropped
 
 
-@app.task(
-    name=APPLY_TASK,
-    bind=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=1,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-)
-def apply_order_command(self: Task, job_id: str) -> TaskResult:
+@app.task(name=APPLY_JOBS_TASK, **RETRYING)
+def apply_jobs(self: Task, job_ids: list[str]) -> dict[str, int]:
+    """The jobs of one message, applied together: how many came to each result."""
+    return _run(self, job_ids)
+
+
+@app.task(name=APPLY_TASK, **RETRYING)
+def apply_order_command(self: Task, job_id: str) -> dict[str, int]:
+    """A message of one job, as versions before batching published them."""
+    return _run(self, [job_id])
+
+
+def _run(self: Task, job_ids: list[str]) -> dict[str, int]:
     try:
-        job_uuid = uuid.UUID(job_id)
-    except (TypeError, ValueError):
-        log.error("message with an invalid job id %r dropped", job_id)
-        return TaskResult.REJECTED
-    with job_log_context(job_uuid):
-        return _apply(self, job_uuid)
+        ids = [uuid.UUID(job_id) for job_id in job_ids]
+    except (TypeError, ValueError, AttributeError):
+        log.error("message with invalid job ids %r dropped", job_ids)
+        return {TaskResult.REJECTED: 1}
+    counts: dict[str, int] = {}
+    for outcome in _apply(self, ids):
+        with log_context(request_id=outcome.request_id, job_id=outcome.job_id):
+            log.info("job %s: %s%s", outcome.job_id, outcome.result,
+                     f" ({outcome.error_code})" if outcome.error_code else "")  # fmt: skip
+        counts[outcome.result] = counts.get(outcome.result, 0) + 1
+    return counts
 
 
-def _apply(self: Task, job_id: uuid.UUID) -> TaskResult:
+def _apply(self: Task, job_ids: list[uuid.UUID]) -> list[apply.Outcome]:
     uow = OrdersUnitOfWork(clients().session_factory)
     try:
-        outcome = apply.apply_job(uow, job_id, order_cache().invalidate, finished())
-    except TRANSIENT_ERRORS as exc:
-        if self.request.retries >= MAX_RETRIES:
-            log.error("job %s: giving up after %d retries: %s", job_id, MAX_RETRIES, exc)
-            return _fail_internally(uow, job_id, "database unavailable")
-        raise
-    except Exception:
-        # A bug or a corrupt job: retrying would fail the same way. Fail the job
-        # with a reason so the client's poll ends, and keep the traceback in the log.
-        # The client sees no exception class or message: they describe the code.
-        log.exception("job %s: unexpected error", job_id)
-        return _fail_internally(uow, job_id, INTERNAL_ERROR_DETAIL)
-    log.info("job %s: %s%s", job_id, outcome.result, f" ({outcome.error_code})" if outcome.error_code else "")
-    return TaskResult(outcome.result)
-
-
-def _fail_internally(uow: OrdersUnitOfWork, job_id: uuid.UUID, detail: str) -> TaskResult:
-    apply.fail_job(uow, job_id, JobErrorCode.INTERNAL_ERROR, detail, finished())
-    return TaskResult.FAILED
+        return apply.apply_jobs(uow, job_ids, order_cache().invalidate_many, finished())
+    except apply.TRANSIENT_ERRORS as exc:
+        if self.request.retries < MAX_RETRIES:
+            raise
+        log.error("giving up on %d jobs after %d retries: %s", len(job_ids), MAX_RETRIES, exc)
+        for job_id in job_ids:
+            with log_context(job_id=job_id):
+                apply.fail_job(uow, job_id, JobErrorCode.INTERNAL_ERROR, "database unavailable", finished())
+        return [apply.Outcome(job_id, apply.Result.FAILED, JobErrorCode.INTERNAL_ERROR) for job_id in job_ids]

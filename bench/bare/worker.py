@@ -26,12 +26,14 @@ def apply(job_id: str) -> None:
             "SELECT order_id, command, expected_version FROM bare_jobs WHERE id = %s", (job_id,)
         ).fetchone()
         # Insert at version 1 (create) or compare-and-set the version (others).
-        conn.execute(
+        written = conn.execute(
             "INSERT INTO bare_orders (id, status, version) VALUES (%s, %s, 1) "
             "ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = bare_orders.version + 1 "
             "WHERE bare_orders.version = %s",
             (order_id, NEXT[command], version),
         )
+        if written.rowcount != 1:  # checked, as Orderly checks its own
+            raise RuntimeError(f"bare job {job_id}: the compare-and-set matched no row")
         conn.execute("UPDATE bare_jobs SET status = 'succeeded', finished_at = now() WHERE id = %s", (job_id,))
     # The app's Redis user may only touch orderly:* keys.
     db.redis_client().delete(f"orderly:bare:order:{order_id}")

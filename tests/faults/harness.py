@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -19,6 +20,8 @@ from urllib.parse import urlparse, urlunparse
 from sqlalchemy.engine import make_url
 
 import config
+from infra.batch_sender import BatchSender
+from infra.publisher import DirectPublisher
 from tests.faults.proxy import FaultProxy
 from tests.integration import stack
 
@@ -140,10 +143,19 @@ class FaultStack:
 
     def received_task_ids(self, index: int) -> set[str]:
         """The ids of the tasks the worker has received since its last start."""
+        return set(self.received(index))
+
+    def received(self, index: int) -> Counter[str]:
+        """How often the worker has received each task (by id) since its last start."""
         path, offset = self._logs[index]
         with open(path, "rb") as log:
             log.seek(offset)
-            return set(RECEIVED_TASK.findall(log.read().decode(errors="replace")))
+            return Counter(RECEIVED_TASK.findall(log.read().decode(errors="replace")))
+
+    def publisher(self) -> DirectPublisher:
+        """Publishes job messages to this stack's vhost, as the relay does."""
+        settings = self.settings
+        return DirectPublisher(BatchSender.for_broker(_amqp_url(settings.broker_url), settings.jobs_per_message))
 
     def wait_busy(self, index: int, timeout: float = 30) -> bool:
         """Wait until the worker (since its last start) has received a task."""

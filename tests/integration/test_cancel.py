@@ -70,10 +70,10 @@ def test_a_cancel_that_meets_a_worker_mid_apply_waits_and_answers_409(api, sessi
     job_id = stuck_job(session_factory, api)
     claimed = threading.Event()
 
-    def slow_invalidate(order_id: uuid.UUID, version: int) -> bool:  # runs just before the commit
+    def slow_invalidate(versions: list[tuple[uuid.UUID, int]]) -> list[bool]:  # runs just before the commit
         claimed.set()
         time.sleep(1.0)
-        return True
+        return [True] * len(versions)
 
     worker = threading.Thread(target=apply.apply_job, args=(orders_uow, uuid.UUID(job_id), slow_invalidate, finished))
     worker.start()
@@ -91,7 +91,7 @@ def test_a_cancel_that_meets_a_worker_mid_apply_waits_and_answers_409(api, sessi
 def test_a_job_held_by_a_stuck_worker_answers_409_running(api, session_factory, orders_uow):
     job_id = stuck_job(session_factory, api)
     with orders_uow as stuck:
-        assert stuck.apply.start_job(uuid.UUID(job_id)) is not None  # holds the row lock
+        assert stuck.apply.start_jobs([uuid.UUID(job_id)])  # holds the row lock
         response = api.post(f"/api/v1/jobs/{job_id}/cancel")
         stuck.rollback()
     assert response.status_code == 409, response.text

@@ -34,8 +34,8 @@ def test_expected_version_is_enforced_by_the_worker(api, orders_uow, order_cache
     pay = accept.submit_command(orders_uow, api.tenant_id, oid, Command.PAY, no_publish, 1)
     cancel = accept.submit_command(orders_uow, api.tenant_id, oid, Command.CANCEL, no_publish, 1)
 
-    assert apply.apply_job(orders_uow, pay.id, order_cache.invalidate, finished).result == "succeeded"
-    outcome = apply.apply_job(orders_uow, cancel.id, order_cache.invalidate, finished)
+    assert apply.apply_job(orders_uow, pay.id, order_cache.invalidate_many, finished).result == "succeeded"
+    outcome = apply.apply_job(orders_uow, cancel.id, order_cache.invalidate_many, finished)
     assert (outcome.result, outcome.error_code) == ("failed", "version_conflict")
 
     job = api.get(f"/api/v1/jobs/{cancel.id}").json()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from orders import accept
+from orders.apply import INTERNAL_ERROR_DETAIL
 from tests.integration.client import ORDER
-from workers.tasks import INTERNAL_ERROR_DETAIL
 
 ORDER_PAYLOAD = dict(ORDER)
 

@@ -40,5 +40,5 @@ def test_command_queued_before_the_delete_fails_not_found(api, orders_uow, order
     pay = accept.submit_command(orders_uow, api.tenant_id, order_id, Command.PAY, lambda _: None)
     assert api.wait(api.delete(f"/api/v1/orders/{order_id}").json())["status"] == "succeeded"
 
-    outcome = apply.apply_job(orders_uow, pay.id, order_cache.invalidate, finished)
+    outcome = apply.apply_job(orders_uow, pay.id, order_cache.invalidate_many, finished)
     assert (outcome.result, outcome.error_code) == ("failed", "not_found")

@@ -19,7 +19,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from models import Command, JobStatus, OrderStatus
+from models import JobStatus
+from orders.apply_plan import Plan
 from webhooks.outbox import Event
 
 
@@ -39,8 +40,8 @@ class FakeUnitOfWork:
     def __init__(self, state: State | None = None) -> None:
         self.state = state or State()
         self.commits = 0
-        # Runs before a transition's compare-and-set: a test's concurrent writer.
-        self.before_transition: Callable[[State], None] | None = None
+        # Runs before a batch's write: a test's concurrent writer.
+        self.before_write: Callable[[State], None] | None = None
 
     def __enter__(self) -> FakeUnitOfWork:
         self.working = copy.deepcopy(self.state)
@@ -98,12 +99,40 @@ class FakeStore:
         return sum(job.tenant_id == tenant_id and job.status == JobStatus.QUEUED for job in self._db.jobs.values())
 
     # ------------------------------------------------------------ apply
-    def start_job(self, job_id: uuid.UUID) -> SimpleNamespace | None:
-        job = self._db.jobs.get(job_id)
-        if job is None or job.status != JobStatus.QUEUED:
-            return None
-        job.attempts += 1
-        return copy.copy(job)
+    def start_jobs(self, job_ids: list[uuid.UUID]) -> list[SimpleNamespace]:
+        started = []
+        for job_id in sorted(job_ids):
+            job = self._db.jobs.get(job_id)
+            if job is not None and job.status == JobStatus.QUEUED:
+                job.attempts += 1
+                started.append(copy.copy(job))
+        return started
+
+    def lock_orders(self, order_ids: list[uuid.UUID]) -> list[SimpleNamespace]:
+        return [copy.copy(self._db.orders[order_id]) for order_id in sorted(order_ids) if order_id in self._db.orders]
+
+    def write(self, plan: Plan) -> bool:
+        if self._uow.before_write is not None:
+            self._uow.before_write(self._db)
+        changed = plan.changed_orders()
+        if any(self._db.orders[o.id].version != o.read_version for o in changed):
+            return False  # a compare-and-set matched no row (the caller rolls back)
+        for row in plan.created:
+            self._db.orders[uuid.UUID(row["id"])] = SimpleNamespace(
+                **{**row, "id": uuid.UUID(row["id"]), "tenant_id": uuid.UUID(row["tenant_id"])}, version=1,
+                created_at=plan.now, updated_at=plan.now, deleted_at=None,
+            )  # fmt: skip
+        for order in changed:
+            stored = self._db.orders[order.id]
+            stored.status, stored.version, stored.updated_at = order.status, order.version, plan.now
+            if order.deleted:
+                stored.deleted_at = plan.now
+        self._db.order_events += [SimpleNamespace(**event) for event in plan.order_events]
+        for result in plan.results:
+            job = self._db.jobs[uuid.UUID(result["id"])]
+            job.status, job.error, job.finished_at = result["status"], result["error"], plan.now
+        self._db.outbox.extend(plan.events)
+        return True
 
     def unfinished_job(self, job_id: uuid.UUID) -> SimpleNamespace | None:
         job = self._db.jobs.get(job_id)
@@ -115,30 +144,6 @@ class FakeStore:
             return None
         return copy.copy(order)
 
-    def create_order(self, job: Any, total_cents: int, now: datetime, events: list[Event]) -> int:
-        payload = job.payload
-        self._db.orders[job.order_id] = SimpleNamespace(
-            id=job.order_id, tenant_id=job.tenant_id, status=OrderStatus.PENDING, version=1,
-            currency=payload["currency"], items=payload["items"], total_cents=total_cents,
-            customer_ref=payload.get("customer_ref"), created_at=now, updated_at=now, deleted_at=None,
-        )  # fmt: skip
-        self._applied(job, None, OrderStatus.PENDING, 1, now, events)
-        return 1
-
-    def transition(
-        self, job: Any, order: Any, new_status: OrderStatus, now: datetime, events: list[Event]
-    ) -> int | None:
-        if self._uow.before_transition is not None:
-            self._uow.before_transition(self._db)
-        stored = self._db.orders[order.id]
-        if stored.version != order.version:  # the compare-and-set
-            return None
-        stored.status, stored.version, stored.updated_at = new_status, order.version + 1, now
-        if new_status is OrderStatus.DELETED:
-            stored.deleted_at = now
-        self._applied(job, order.status, new_status, stored.version, now, events)
-        return stored.version
-
     def fail_job(self, job_id: uuid.UUID, error: dict[str, str], now: datetime, events: list[Event]) -> bool:
         job = self._db.jobs[job_id]
         if job.status != JobStatus.QUEUED:
@@ -147,19 +152,9 @@ class FakeStore:
         self._db.outbox.extend(events)
         return True
 
-    def record_pending_invalidation(self, order_id: uuid.UUID, version: int) -> None:
-        self._db.pending_invalidations[order_id] = max(version, self._db.pending_invalidations.get(order_id, 0))
-
-    def _applied(
-        self, job: Any, from_status: str | None, to_status: str, version: int, now: datetime, events: list[Event]
-    ) -> None:
-        self._db.order_events.append(
-            SimpleNamespace(order_id=job.order_id, version=version, command=Command(job.command),
-                            from_status=from_status, to_status=to_status, job_id=job.id, created_at=now)
-        )  # fmt: skip
-        stored = self._db.jobs[job.id]
-        stored.status, stored.error, stored.finished_at = JobStatus.SUCCEEDED, None, now
-        self._db.outbox.extend(events)
+    def record_pending_invalidations(self, versions: list[tuple[uuid.UUID, int]]) -> None:
+        for order_id, version in versions:
+            self._db.pending_invalidations[order_id] = max(version, self._db.pending_invalidations.get(order_id, 0))
 
     # ------------------------------------------------------------ cancel
     def wait_for_locks_at_most(self, milliseconds: int) -> None:
@@ -182,11 +177,17 @@ class Recorder:
     def __init__(self) -> None:
         self.told: list[tuple[Any, ...]] = []
 
-    def finished(self, job_id: uuid.UUID, command: str, status: str, code: str | None, accepted_at: Any) -> None:
-        self.told.append(("finished", job_id, str(status), None if code is None else str(code)))
+    def finished_many(self, outcomes: list[Any]) -> None:
+        for o in outcomes:
+            self.told.append(("finished", o.job_id, str(o.result), None if o.error_code is None else str(o.error_code)))
 
     def cancelled(self, job_id: uuid.UUID, command: str) -> None:
         self.told.append(("cancelled", job_id))
 
-    def skipped(self) -> None:
-        self.told.append(("skipped",))
+    def skipped(self, count: int = 1) -> None:
+        self.told += [("skipped",)] * count
+
+
+def taken(versions: list[tuple[uuid.UUID, int]]) -> list[bool]:
+    """An invalidate whose every tombstone Redis took."""
+    return [True] * len(versions)

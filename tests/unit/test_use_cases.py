@@ -15,7 +15,7 @@ from infra.messaging import JobMessage
 from models import Command, EventType, JobErrorCode, JobStatus, OrderStatus
 from orders import accept, apply, cancel
 from orders.accept import Idempotency
-from tests.unit.fakes import FakeStore, FakeUnitOfWork, Recorder, State
+from tests.unit.fakes import FakeStore, FakeUnitOfWork, Recorder, State, taken
 
 TENANT = uuid.uuid4()
 ORDER = {"currency": "EUR", "items": [{"sku": "A-1", "quantity": 2, "unit_price_cents": 250}]}
@@ -37,7 +37,7 @@ class Broker:
 def created(uow: FakeUnitOfWork, told: Recorder | None = None) -> uuid.UUID:
     """An order applied at version 1; its id."""
     job = accept.submit_create(uow, TENANT, ORDER, Broker())
-    assert apply.apply_job(uow, job.id, lambda *_: True, told or Recorder()).result is apply.Result.SUCCEEDED
+    assert apply.apply_job(uow, job.id, taken, told or Recorder()).result is apply.Result.SUCCEEDED
     return job.order_id
 
 
@@ -109,10 +109,10 @@ def test_applying_a_create_makes_the_order_and_reports_both_events_with_it():
     uow, told = FakeUnitOfWork(), Recorder()
     job = accept.submit_create(uow, TENANT, ORDER, Broker())
     invalidated = []
-    outcome = apply.apply_job(uow, job.id, lambda order_id, version: invalidated.append(version) or True, told)
+    outcome = apply.apply_job(uow, job.id, lambda versions: invalidated.extend(versions) or taken(versions), told)
     order = uow.state.orders[job.order_id]
     assert (outcome.result, order.status, order.version, order.total_cents) == ("succeeded", "pending", 1, 500)
-    assert invalidated == [1]
+    assert invalidated == [(job.order_id, 1)]
     assert [(e.type, e.payload.get("status"), e.payload.get("to_status")) for e in uow.state.outbox] == [
         (EventType.JOB_FINISHED, "succeeded", None),
         (EventType.ORDER_STATUS_CHANGED, None, "pending"),
@@ -125,7 +125,7 @@ def test_a_transition_bumps_the_version_and_its_event_names_both_statuses():
     uow = FakeUnitOfWork()
     order_id = created(uow)
     pay = submitted(uow, order_id, Command.PAY)
-    assert apply.apply_job(uow, pay, lambda *_: True, Recorder()).result == "succeeded"
+    assert apply.apply_job(uow, pay, taken, Recorder()).result == "succeeded"
     assert (uow.state.orders[order_id].status, uow.state.orders[order_id].version) == ("paid", 2)
     changed = uow.state.outbox[-1].payload
     assert (changed["from_status"], changed["to_status"], changed["version"]) == ("pending", "paid", 2)
@@ -137,7 +137,7 @@ def test_an_invalid_transition_fails_the_job_reports_only_that_and_changes_nothi
     order_id = created(uow)
     before = len(uow.state.outbox)
     ship = submitted(uow, order_id, Command.SHIP)  # a pending order cannot ship
-    outcome = apply.apply_job(uow, ship, lambda *_: True, told)
+    outcome = apply.apply_job(uow, ship, taken, told)
     assert (outcome.result, outcome.error_code) == ("failed", "invalid_transition")
     assert uow.state.jobs[ship].error["code"] == "invalid_transition"
     assert (uow.state.orders[order_id].status, uow.state.orders[order_id].version) == ("pending", 1)
@@ -151,9 +151,9 @@ def test_if_match_that_no_longer_holds_fails_with_version_conflict_and_no_retry(
     uow = FakeUnitOfWork()
     order_id = created(uow)
     pay, cancel_ = submitted(uow, order_id, Command.PAY, 1), submitted(uow, order_id, Command.CANCEL, 1)
-    assert apply.apply_job(uow, pay, lambda *_: True, Recorder()).result == "succeeded"
+    assert apply.apply_job(uow, pay, taken, Recorder()).result == "succeeded"
     slept = []
-    outcome = apply.apply_job(uow, cancel_, lambda *_: True, Recorder(), sleep=slept.append)
+    outcome = apply.apply_job(uow, cancel_, taken, Recorder(), sleep=slept.append)
     assert (outcome.result, outcome.error_code, slept) == ("failed", "version_conflict", [])
     assert uow.state.orders[order_id].status == "paid"
 
@@ -167,13 +167,13 @@ def test_losing_the_compare_and_set_rereads_and_decides_on_the_new_version():
     pay = submitted(uow, order_id, Command.PAY)
 
     def another_writer_cancels_first(db: State) -> None:
-        uow.before_transition = None  # once
+        uow.before_write = None  # once
         for committed in (db, uow.state):  # seen by the compare-and-set, and committed
             committed.orders[order_id].version, committed.orders[order_id].status = 2, OrderStatus.CANCELLED
 
-    uow.before_transition = another_writer_cancels_first
+    uow.before_write = another_writer_cancels_first
     slept = []
-    outcome = apply.apply_job(uow, pay, lambda *_: True, Recorder(), sleep=slept.append)
+    outcome = apply.apply_job(uow, pay, taken, Recorder(), sleep=slept.append)
     assert len(slept) == 1  # one retry, after a jittered pause
     assert (outcome.result, outcome.error_code) == ("failed", "invalid_transition")
     assert (uow.state.orders[order_id].status, uow.state.orders[order_id].version) == ("cancelled", 2)
@@ -183,9 +183,9 @@ def test_an_order_that_keeps_changing_fails_the_job_after_the_last_retry():
     uow, told = FakeUnitOfWork(), Recorder()
     order_id = created(uow)
     pay = submitted(uow, order_id, Command.PAY)
-    uow.before_transition = lambda db: setattr(db.orders[order_id], "version", db.orders[order_id].version + 1)
+    uow.before_write = lambda db: setattr(db.orders[order_id], "version", db.orders[order_id].version + 1)
     slept = []
-    outcome = apply.apply_job(uow, pay, lambda *_: True, told, sleep=slept.append)
+    outcome = apply.apply_job(uow, pay, taken, told, sleep=slept.append)
     assert (outcome.result, outcome.error_code) == ("failed", "version_conflict")
     assert len(slept) == apply.MAX_CONFLICT_RETRIES
     assert uow.state.jobs[pay].status == JobStatus.FAILED and told.told[-1][2:] == ("failed", "version_conflict")
@@ -195,9 +195,9 @@ def test_a_redelivered_job_is_skipped_writes_nothing_and_wakes_nobody():
     uow, told = FakeUnitOfWork(), Recorder()
     order_id = created(uow)
     pay = submitted(uow, order_id, Command.PAY)
-    apply.apply_job(uow, pay, lambda *_: True, Recorder())
+    apply.apply_job(uow, pay, taken, Recorder())
     outbox, version = len(uow.state.outbox), uow.state.orders[order_id].version
-    assert apply.apply_job(uow, pay, lambda *_: True, told).result == "skipped"
+    assert apply.apply_job(uow, pay, taken, told).result == "skipped"
     assert (len(uow.state.outbox), uow.state.orders[order_id].version) == (outbox, version)
     assert told.told == [("skipped",)]
 
@@ -205,7 +205,7 @@ def test_a_redelivered_job_is_skipped_writes_nothing_and_wakes_nobody():
 def test_an_unreachable_cache_leaves_a_pending_invalidation_in_the_same_transaction():
     uow = FakeUnitOfWork()
     job = accept.submit_create(uow, TENANT, ORDER, Broker())
-    apply.apply_job(uow, job.id, lambda *_: False, Recorder())
+    apply.apply_job(uow, job.id, lambda versions: [False] * len(versions), Recorder())
     assert uow.state.pending_invalidations == {job.order_id: 1}
 
 
@@ -213,8 +213,8 @@ def test_a_command_for_an_order_deleted_meanwhile_fails_not_found():
     uow = FakeUnitOfWork()
     order_id = created(uow)
     pay, delete = submitted(uow, order_id, Command.PAY), submitted(uow, order_id, Command.DELETE)
-    assert apply.apply_job(uow, delete, lambda *_: True, Recorder()).result == "succeeded"
-    outcome = apply.apply_job(uow, pay, lambda *_: True, Recorder())
+    assert apply.apply_job(uow, delete, taken, Recorder()).result == "succeeded"
+    outcome = apply.apply_job(uow, pay, taken, Recorder())
     assert (outcome.result, outcome.error_code) == ("failed", "not_found")
 
 
@@ -238,7 +238,7 @@ def test_a_queued_job_is_cancelled_once_and_a_repeated_cancel_answers_the_same()
     assert [(e.type, e.payload["status"]) for e in uow.state.outbox] == [("job.finished", "cancelled")]
     assert told.told == [("cancelled", job.id)]
     # Its message, arriving later, changes nothing.
-    assert apply.apply_job(uow, job.id, lambda *_: True, Recorder()).result == "skipped"
+    assert apply.apply_job(uow, job.id, taken, Recorder()).result == "skipped"
     assert job.order_id not in uow.state.orders
 
 
@@ -246,7 +246,7 @@ def test_a_finished_job_cannot_be_cancelled_and_names_its_status():
     uow = FakeUnitOfWork()
     order_id = created(uow)
     pay = submitted(uow, order_id, Command.PAY)
-    apply.apply_job(uow, pay, lambda *_: True, Recorder())
+    apply.apply_job(uow, pay, taken, Recorder())
     with pytest.raises(JobNotCancellable) as refused:
         cancel.cancel_job(uow, TENANT, pay, Recorder())
     assert refused.value.extra == {"job_status": "succeeded"}
@@ -277,3 +277,73 @@ def test_a_cancel_that_loses_to_the_worker_answers_with_the_workers_outcome(monk
         cancel.cancel_job(uow, TENANT, job.id, Recorder())
     assert refused.value.extra == {"job_status": "succeeded"}
     assert uow.state.outbox == []
+
+
+# ----------------------------------------------------------------- batches
+def batch(uow: FakeUnitOfWork, job_ids: list[uuid.UUID], told: Recorder | None = None, invalidate=taken):
+    return {o.job_id: o for o in apply.apply_jobs(uow, job_ids, invalidate, told or Recorder())}
+
+
+def test_commands_on_one_order_in_one_batch_apply_in_the_order_they_came():
+    uow = FakeUnitOfWork()
+    order_id = created(uow)
+    pay, ship = submitted(uow, order_id, Command.PAY), submitted(uow, order_id, Command.SHIP)
+    tombstones = []
+    outcomes = batch(uow, [pay, ship], invalidate=lambda versions: tombstones.extend(versions) or taken(versions))
+    assert [outcomes[pay].result, outcomes[ship].result] == ["succeeded", "succeeded"]
+    assert (uow.state.orders[order_id].status, uow.state.orders[order_id].version) == ("shipped", 3)
+    assert [(e.version, e.from_status, e.to_status) for e in uow.state.order_events[1:]] == [
+        (2, "pending", "paid"), (3, "paid", "shipped")]  # fmt: skip
+    assert tombstones == [(order_id, 3)]  # one per order, its last version
+    # Listed the other way round, ship comes first and is refused.
+    other = created(uow)
+    ship2, pay2 = submitted(uow, other, Command.SHIP), submitted(uow, other, Command.PAY)
+    outcomes = batch(uow, [ship2, pay2])
+    assert (outcomes[ship2].error_code, outcomes[pay2].result) == ("invalid_transition", "succeeded")
+
+
+def test_a_command_that_cannot_apply_fails_alone_and_the_rest_of_its_batch_commits():
+    uow, told = FakeUnitOfWork(), Recorder()
+    first, second = created(uow), created(uow)
+    deliver, pay = submitted(uow, first, Command.DELIVER), submitted(uow, second, Command.PAY)
+    outcomes = batch(uow, [deliver, pay], told)
+    assert (outcomes[deliver].result, outcomes[deliver].error_code) == ("failed", "invalid_transition")
+    assert outcomes[pay].result == "succeeded" and uow.state.orders[second].status == "paid"
+    assert uow.state.orders[first].version == 1
+    assert sorted(t[2] for t in told.told) == ["failed", "succeeded"]
+
+
+def test_if_match_inside_a_batch_holds_against_the_previous_command():
+    uow = FakeUnitOfWork()
+    order_id = created(uow)
+    pay, cancel_ = submitted(uow, order_id, Command.PAY, 1), submitted(uow, order_id, Command.CANCEL, 1)
+    outcomes = batch(uow, [pay, cancel_])
+    assert (outcomes[pay].result, outcomes[cancel_].error_code) == ("succeeded", "version_conflict")
+
+
+def test_a_poisoned_job_fails_alone_when_its_batch_goes_again_one_by_one():
+    uow, told = FakeUnitOfWork(), Recorder()
+    good = accept.submit_create(uow, TENANT, ORDER, Broker())
+    poison = accept.submit_create(uow, TENANT, {"currency": "EUR"}, Broker())  # no items: corrupt
+    outcomes = batch(uow, [poison.id, good.id], told)
+    assert (outcomes[poison.id].result, outcomes[poison.id].error_code) == ("failed", "internal_error")
+    assert outcomes[good.id].result == "succeeded" and good.order_id in uow.state.orders
+    assert uow.state.jobs[poison.id].error["detail"] == apply.INTERNAL_ERROR_DETAIL  # no class name, no message
+
+
+def test_finished_jobs_in_a_batch_are_skipped_and_the_others_applied():
+    uow, told = FakeUnitOfWork(), Recorder()
+    order_id = created(uow)
+    pay = submitted(uow, order_id, Command.PAY)
+    batch(uow, [pay])
+    ship = submitted(uow, order_id, Command.SHIP)
+    outcomes = batch(uow, [pay, ship], told)
+    assert (outcomes[pay].result, outcomes[ship].result) == ("skipped", "succeeded")
+    assert ("skipped",) in told.told and uow.state.orders[order_id].version == 3
+
+
+def test_a_batch_whose_tombstones_redis_refused_records_each_as_pending():
+    uow = FakeUnitOfWork()
+    a, b = (accept.submit_create(uow, TENANT, ORDER, Broker()) for _ in range(2))
+    batch(uow, [a.id, b.id], invalidate=lambda versions: [False] * len(versions))
+    assert uow.state.pending_invalidations == {a.order_id: 1, b.order_id: 1}
