@@ -12,7 +12,8 @@ a test arms it:
 
 The points: accept.after_commit (API, job committed, message not yet
 published), apply.before_commit (worker, the change is written but not
-committed), apply.after_commit (worker, committed, its message not yet acked), read.before_fill (API, order read from PostgreSQL, not yet put in
+committed), apply.after_commit (worker, committed, its message not yet
+acked), read.before_fill (API, order read from PostgreSQL, not yet put in
 the cache), relay.round (relay, at the start of each round).
 """
 

@@ -5,9 +5,9 @@ Jobs, then orders, are locked in id order, so two workers whose batches
 share rows wait for each other and never deadlock. Every change of the
 batch is one statement (`write`): the new orders, the compare-and-set of
 each changed order `WHERE id = :id AND version = :v` (the version read
-under the lock), the events, each job's result and the webhook deliveries
-(webhooks/outbox.py). The caller rolls back unless every compare-and-set
-matched. Statuses are bound as parameters, from the enums.
+under the lock), and, only if every one of those matched, the events, each
+job's result and the webhook deliveries (webhooks/outbox.py). The caller
+rolls back a write that reports a miss (its new orders with it). Statuses are bound as parameters, from the enums.
 """
 
 from __future__ import annotations
@@ -50,16 +50,19 @@ WITH created AS (
                                                         deletes boolean)
     WHERE o.id = u.id AND o.version = u.read_version
     RETURNING o.id
+), all_matched AS (
+    SELECT WHERE (SELECT count(*) FROM created) = :created_count AND (SELECT count(*) FROM changed) = :changed_count
 ), events AS (
     INSERT INTO order_events (order_id, version, command, from_status, to_status, job_id, created_at)
     SELECT e.order_id, e.version, e.command, e.from_status, e.to_status, e.job_id, :now
     FROM jsonb_to_recordset(CAST(:order_events AS jsonb)) AS e(order_id uuid, version int, command text,
                                                              from_status text, to_status text, job_id uuid)
+    WHERE EXISTS (SELECT FROM all_matched)
 ), finished AS (
     UPDATE jobs j SET status = r.status, error = r.error, finished_at = :now
     FROM jsonb_to_recordset(CAST(:results AS jsonb)) AS r(id uuid, status text, error jsonb)
-    WHERE j.id = r.id
-),{deliveries_cte(None)}
+    WHERE j.id = r.id AND EXISTS (SELECT FROM all_matched)
+),{deliveries_cte("all_matched")}
 SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM changed)
 """).bindparams(*(bindparam(name, type_=JSONB) for name in ("created", "changed", "order_events", "results", "events")))
 
@@ -123,6 +126,8 @@ class ApplySql:
             "order_events": plan.order_events,
             "results": plan.results,
             "events": as_parameter(plan.events),
+            "created_count": len(plan.created),
+            "changed_count": len(changed),
         }
         created, updated = self._session.execute(_WRITE, params).one()
         return bool(created == len(plan.created) and updated == len(changed))

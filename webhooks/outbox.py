@@ -78,12 +78,10 @@ def as_parameter(events: list[Event]) -> list[dict[str, Any]]:
     return [{"id": str(e.id), "tenant_id": str(e.tenant_id), "type": str(e.type), "payload": e.payload} for e in events]
 
 
-def deliveries_cte(happened: str | None) -> str:
+def deliveries_cte(happened: str) -> str:
     """A CTE (to follow others in a WITH) writing one delivery per live
     endpoint subscribed to each event of :events, only when the CTE named
-    `happened` returned a row (no change, no event); with None, always: the
-    caller rolls back a statement whose changes did not all happen."""
-    guard = f"WHERE EXISTS (SELECT FROM {happened})" if happened else ""
+    `happened` returned a row: no change, no event."""
     return f"""
 webhook_outbox AS (
     INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payload)
@@ -92,5 +90,5 @@ webhook_outbox AS (
     JOIN webhook_endpoints endpoint
       ON endpoint.tenant_id = e.tenant_id AND endpoint.enabled AND endpoint.deleted_at IS NULL
      AND e.type = ANY(endpoint.events)
-    {guard}
+    WHERE EXISTS (SELECT FROM {happened})
 )"""

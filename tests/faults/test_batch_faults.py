@@ -74,17 +74,19 @@ def test_a_pool_child_killed_while_it_holds_a_batch_open(fault_stack, session_fa
 
 
 def test_the_broker_drops_the_connection_after_the_commit_before_the_ack(fault_stack, session_factory):
-    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.after_commit=sleep:3")
+    # Long enough for rabbitmqctl (seconds to start) to close the connection
+    # while the batch is committed and its message not yet acked.
+    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.after_commit=sleep:15")
     try:
         job_ids = queued_creates(session_factory, BATCH)
         fault_stack.publisher().publish([JobMessage(job_id, "create") for job_id in job_ids])
         task_id = str(job_ids[0])
         assert wait_until(lambda: applied_once(session_factory, job_ids), 30), "the batch was not applied"
-        services("rabbitmqctl", "close_all_connections", "fault injection: before the ack")
+        services("rabbitmqctl", "close_all_connections", "--global", "fault injection: before the ack")
         # Unacked, the message goes back to the queue; its second run finds
         # every job finished and changes nothing.
         assert wait_until(lambda: fault_stack.received(0)[task_id] >= 2, 60), "the message was not delivered again"
-        time.sleep(4)  # the second run's own sleep after its (empty) commit
+        time.sleep(1)
         assert applied_once(session_factory, job_ids)
     finally:
         fault_stack.replace_worker(0)

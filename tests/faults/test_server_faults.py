@@ -25,7 +25,7 @@ def test_rabbitmq_connections_closed_then_broker_restarted(scenario):
     def break_the_broker(system: FaultStack, load: Load, rng: random.Random) -> None:
         for _ in range(2):
             time.sleep(rng.uniform(2, 4))
-            services("rabbitmqctl", "close_all_connections", "fault injection")
+            services("rabbitmqctl", "close_all_connections", "--global", "fault injection")
         time.sleep(2)
         services("stop", "rabbitmq")
         time.sleep(3)
