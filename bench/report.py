@@ -18,8 +18,13 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("post", "orderly", "accepted_per_s", "POST only: accepted/s", ("post", "bare", "accepted_per_s")),
     ("post", "orderly", "completed_per_s", "POST only: completed/s", ("post", "bare", "completed_per_s")),
     ("post", "orderly", "completed_per_s", "  of the Celery no-op", ("celery_noop", "bare", "tasks_per_s")),
+    ("post_flower", "bare", "completed_per_s", "bare pipeline, task events on, Flower watching: completed/s", None),
+    ("post", "orderly", "completed_per_s", "  of the bare pipeline with task events and Flower",
+     ("post_flower", "bare", "completed_per_s")),
     ("drain", "bare", "drain_per_s", "bare worker drains a backlog: jobs/s", None),
     ("drain", "orderly", "drain_per_s", "worker drains a backlog: jobs/s", ("drain", "bare", "drain_per_s")),
+    ("drain", "orderly", "drain_per_s", "  of the bare worker with task events and Flower",
+     ("drain_flower", "bare", "drain_per_s")),
     ("poll", "orderly", "client_completed_per_s", "POST+poll: completed/s", ("poll", "bare", "client_completed_per_s")),
     ("poll", "orderly", "polls_per_command", "POST+poll: polls per command", ("poll", "bare", "polls_per_command")),
     # Clients that wait (GET ?wait=20) beside Orderly's own POST-only and polling figures.

@@ -9,6 +9,8 @@ Phases (wrk with bench/lua/pipeline.lua, one connection per thread), each run
 --repeats times, interleaved so drift hits every system alike:
   post       closed-loop POST creates; accepted/s (202 only), then the backlog
              drained: completed/s from the first accept to the last finish
+  post_flower, drain_flower  the bare pipeline as Celery is usually deployed:
+             its worker's task events on and a Flower watching it
   poll       POST a create then poll its job back to back; completed/s
   wait       POST a create then GET its job with ?wait=20 (answered when it finishes)
   prefer     POST a create with `Prefer: respond-async, wait=20`: one request, answered with the finished job
@@ -47,6 +49,7 @@ sys.path.insert(0, str(ROOT / "client"))  # the Python client drives the correct
 
 import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from celery import Celery  # noqa: E402
 from dotenv import dotenv_values  # noqa: E402
 from orderly_client import Client, ProblemError  # noqa: E402
 
@@ -63,6 +66,8 @@ CONNECTIONS = 16
 CREATE_BODY = '{"currency":"USD","items":[{"sku":"B-1","quantity":1,"unit_price_cents":999}]}'
 DRAIN_TIMEOUT = 300.0
 PORTS = (("ORDERLY_BENCH_PORT", "18200"), ("ORDERLY_BENCH_FLOWER_PORT", "18255"))
+# Phases of the bare pipeline as Celery is usually deployed: task events on, Flower watching.
+WATCHED = "_flower"
 
 
 class Bench:
@@ -85,7 +90,12 @@ class Bench:
 
     # ---------------------------------------------------------------- set-up
     def start(self) -> None:
-        self.bare = stacks.start_bare(int(os.environ.get("ORDERLY_BENCH_BARE_PORT", "18201")))
+        self.bare = stacks.start_bare(
+            int(os.environ.get("ORDERLY_BENCH_BARE_PORT", "18201")),
+            int(os.environ.get("ORDERLY_BENCH_BARE_FLOWER_PORT", "18256")),
+        )
+        self.bare.processes["flower"].send_signal(signal.SIGSTOP)  # until a watched phase
+        self.bare_control = Celery("bench-control", broker=config.current().broker_url, set_as_current=False).control
         self.orderly = stacks.start_orderly(
             int(os.environ.get("ORDERLY_BENCH_PORT", "18200")),
             int(os.environ.get("ORDERLY_BENCH_FLOWER_PORT", "18255")),
@@ -140,6 +150,16 @@ class Bench:
         figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
         return figures
 
+    def watch_bare(self, on: bool) -> None:
+        """The bare worker's task events on (Celery's remote control) and its Flower running, or both off."""
+        flower = self.bare.processes["flower"]
+        if on:
+            flower.send_signal(signal.SIGCONT)
+            self.bare_control.enable_events(destination=["bare@bench"])
+        else:
+            self.bare_control.disable_events(destination=["bare@bench"])
+            flower.send_signal(signal.SIGSTOP)
+
     def measured(self, phase: str, system: str, run: Callable[[], dict[str, Any]], repeat: int) -> None:
         profiler = self.profiler if repeat == 1 and system == "orderly" else None
         if profiler:
@@ -151,6 +171,9 @@ class Bench:
             paused = [self.orderly.processes["flower"]]
         for process in paused:
             process.send_signal(signal.SIGSTOP)
+        watched = system == "bare" and phase.endswith(WATCHED)
+        if watched:
+            self.watch_bare(True)
         try:
             sample = CpuSample(self.groups)
             sample.start()
@@ -159,6 +182,8 @@ class Bench:
             figures["cpu"] = sample.stop()
             figures["elapsed_s"] = time.monotonic() - started
         finally:
+            if watched:
+                self.watch_bare(False)
             for process in paused:
                 process.send_signal(signal.SIGCONT)
         if profiler:
@@ -461,7 +486,9 @@ class Bench:
             ("celery_noop", "bare", self.noop_phase(noop_count)),
             ("post", "bare", self.pipeline_phase("bare", "post")),
             ("post", "orderly", self.pipeline_phase("orderly", "post")),
+            ("post" + WATCHED, "bare", self.pipeline_phase("bare", "post")),
             ("drain", "bare", self.drain_phase("bare")),
+            ("drain" + WATCHED, "bare", self.drain_phase("bare")),
             ("drain", "orderly", self.drain_phase("orderly")),
             ("poll", "bare", self.pipeline_phase("bare", "poll")),
             ("poll", "orderly", self.pipeline_phase("orderly", "poll")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -43,6 +44,8 @@ class Stack:
 
     def stop(self) -> None:
         for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)  # a paused one (Flower) must run to exit
             stack.stop(process)
 
 
@@ -121,10 +124,12 @@ def create_bare_tables() -> None:
 BARE_PIPELINE_SERVER = ["--worker-class", "gthread", "--workers", "2", "--threads", "4", "--keep-alive", "2"]
 
 
-def start_bare(port: int) -> Stack:
+def start_bare(port: int, flower_port: int) -> Stack:
     """The bare pipeline (gthread 2 x 4) and a prefork worker of the same size
     as Orderly's; the bare Flask JSON endpoint under Orderly's own gunicorn
-    settings, on the next port."""
+    settings, on the next port; a Flower watching the bare worker, which the
+    benchmark keeps paused (and the worker's task events off) but for the
+    phases of the bare pipeline as Celery is usually deployed."""
     create_bare_tables()
     bare = Stack("bare", f"http://127.0.0.1:{port}", flask_url=f"http://127.0.0.1:{port + 2}")
     env = {**bare_env(), **NO_RECYCLING, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
@@ -141,6 +146,10 @@ def start_bare(port: int) -> Stack:
         [BIN / "celery", "-A", "bench.bare.worker", "worker", "--loglevel", "WARNING", "--concurrency", "2",
          "-Q", "bare.commands,bare.noop", "--hostname", "bare@bench"],
         cwd=ROOT, env=env, stdout=_log("bare-worker"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    bare.processes["flower"] = subprocess.Popen(
+        [BIN / "celery", "-A", "bench.bare.worker", "flower", "--address=127.0.0.1", f"--port={flower_port}"],
+        cwd=ROOT, env=env, stdout=_log("bare-flower"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     wait_http(f"{bare.url}/ping", bare.processes["api"])
     wait_http(f"{bare.flask_url}/ping", bare.processes["flask"])

@@ -18,7 +18,12 @@ def test_the_benchmark_runs_and_reports_orderly_beside_its_floor():
         pytest.fail("wrk is missing: scripts/test.sh installs it (apt-get install wrk)")
     ports = {
         name: str(free_port())
-        for name in ("ORDERLY_BENCH_PORT", "ORDERLY_BENCH_BARE_PORT", "ORDERLY_BENCH_FLOWER_PORT")
+        for name in (
+            "ORDERLY_BENCH_PORT",
+            "ORDERLY_BENCH_BARE_PORT",
+            "ORDERLY_BENCH_FLOWER_PORT",
+            "ORDERLY_BENCH_BARE_FLOWER_PORT",
+        )
     }
     result = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--only", "flask_json,post"],
