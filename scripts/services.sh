@@ -341,6 +341,8 @@ rabbit_env() {
   export RABBITMQ_PID_FILE=$RABBIT_DIR/rabbitmq.pid
   export RABBITMQ_CONF_ENV_FILE=$RABBIT_DIR/rabbitmq-env.conf
   export ERL_EPMD_PORT=$EPMD_PORT ERL_EPMD_ADDRESS=127.0.0.1
+  # A VM that dies (rabbitmqctl's included) dumps into its working directory.
+  export ERL_CRASH_DUMP=$RABBIT_DIR/log/erl_crash.dump
   export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
   export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
   export RABBITMQ_CTL_DIST_PORT_MIN=$((RABBIT_DIST_PORT + 10)) RABBITMQ_CTL_DIST_PORT_MAX=$((RABBIT_DIST_PORT + 20))
