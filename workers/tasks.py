@@ -33,6 +33,9 @@ RETRYING = {
     "retry_backoff_max": 60,
     "retry_jitter": True,
     "max_retries": MAX_RETRIES,
+    # One task event per message, when it ends (workers/task_events.py).
+    "send_events": False,
+    "Request": "workers.task_events:OneEventRequest",
 }
 
 
