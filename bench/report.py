@@ -21,10 +21,12 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("post_flower", "bare", "completed_per_s", "bare pipeline, task events on, Flower watching: completed/s", None),
     ("post", "orderly", "completed_per_s", "  of the bare pipeline with task events and Flower",
      ("post_flower", "bare", "completed_per_s")),
+    ("post", "orderly", "jobs_per_transaction", "  jobs per worker transaction (message)", None),
     ("drain", "bare", "drain_per_s", "bare worker drains a backlog: jobs/s", None),
     ("drain", "orderly", "drain_per_s", "worker drains a backlog: jobs/s", ("drain", "bare", "drain_per_s")),
     ("drain", "orderly", "drain_per_s", "  of the bare worker with task events and Flower",
      ("drain_flower", "bare", "drain_per_s")),
+    ("drain", "orderly", "jobs_per_transaction", "  jobs per worker transaction (message)", None),
     ("poll", "orderly", "client_completed_per_s", "POST+poll: completed/s", ("poll", "bare", "client_completed_per_s")),
     ("poll", "orderly", "polls_per_command", "POST+poll: polls per command", ("poll", "bare", "polls_per_command")),
     # Clients that wait (GET ?wait=20) beside Orderly's own POST-only and polling figures.
@@ -79,7 +81,12 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
      ("readyz_flood", "orderly", "p99_alone_ms")),
 ]  # fmt: skip
 
-CPU_PHASES = [(p, s) for p in ("post", "drain", "poll") for s in ("bare", "orderly")]
+CPU_PHASES = [(p, s) for p in ("post", "drain", "poll") for s in ("bare", "orderly")] + [
+    ("post_flower", "bare"),
+    ("drain_flower", "bare"),
+]
+# The POST-only phases whose CPU per command is printed: bare, bare watched by Flower, Orderly.
+PER_COMMAND_PHASES = [("post", "bare"), ("post_flower", "bare"), ("post", "orderly")]
 
 
 def _values(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[float]]:
@@ -119,19 +126,24 @@ def table(rows: list[dict[str, Any]]) -> str:
             if row.get("phase") == phase and row.get("system") == system:
                 for group, share in row["cpu"].items():
                     shares[group].append(share)
+        if not shares:
+            continue
         busy = {g: statistics.median(s) for g, s in shares.items() if statistics.median(s) >= 0.01}
         lines.append(f"- {phase} {system}: " + ", ".join(f"{g} {s:.2f}" for g, s in sorted(busy.items())))
     lines += ["", "CPU milliseconds per command, POST-only phase until drained (median of the rounds):", ""]
-    for system in ("bare", "orderly"):
+    for phase, system in PER_COMMAND_PHASES:
         per_command: dict[str, list[float]] = defaultdict(list)
         for row in rows:
-            if row.get("phase") == "post" and row.get("system") == system and row.get("jobs"):
+            if row.get("phase") == phase and row.get("system") == system and row.get("jobs"):
                 for group, share in row["cpu"].items():
                     if group not in ("machine", "loadgen"):
                         per_command[group].append(1000 * share * row["elapsed_s"] / row["jobs"])
+        if not per_command:
+            continue
         busy = {g: statistics.median(v) for g, v in per_command.items() if statistics.median(v) >= 0.01}
         total = sum(busy.values())
-        lines.append(f"- {system}: {total:.2f} in all; " + ", ".join(f"{g} {v:.2f}" for g, v in sorted(busy.items())))
+        groups = ", ".join(f"{g} {v:.2f}" for g, v in sorted(busy.items()))
+        lines.append(f"- {phase} {system}: {total:.2f} in all; {groups}")
     rss = next((row for row in rows if row.get("phase") == "rss_mib"), None)
     if rss:
         lines += ["", "RSS MiB before -> after the rounds: "
@@ -141,7 +153,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def one_line(figures: dict[str, Any]) -> str:
     keys = ("accepted_per_s", "completed_per_s", "client_completed_per_s", "drain_per_s", "ok_per_s", "tasks_per_s",
-            "rate", "accept_p99_ms", "finish_p99_ms", "drain_s", "p99_us")  # fmt: skip
+            "rate", "accept_p99_ms", "finish_p99_ms", "drain_s", "p99_us", "jobs_per_transaction")  # fmt: skip
     return "  ".join(f"{k} {_fmt(figures[k])}" for k in keys if k in figures) + (
         f"  unexpected {figures['unexpected']}" if figures.get("unexpected") else ""
     )

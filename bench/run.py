@@ -66,6 +66,7 @@ CONNECTIONS = 16
 CREATE_BODY = '{"currency":"USD","items":[{"sku":"B-1","quantity":1,"unit_price_cents":999}]}'
 DRAIN_TIMEOUT = 300.0
 PORTS = (("ORDERLY_BENCH_PORT", "18200"), ("ORDERLY_BENCH_FLOWER_PORT", "18255"))
+WORKER_METRICS_PORT = int(os.environ.get("ORDERLY_BENCH_WORKER_METRICS_PORT", "18290"))
 # Phases of the bare pipeline as Celery is usually deployed: task events on, Flower watching.
 WATCHED = "_flower"
 
@@ -95,7 +96,7 @@ class Bench:
             int(os.environ.get("ORDERLY_BENCH_BARE_FLOWER_PORT", "18256")),
         )
         self.bare.processes["flower"].send_signal(signal.SIGSTOP)  # until a watched phase
-        self.bare_control = Celery("bench-control", broker=config.current().broker_url, set_as_current=False).control
+        self.bare_control = Celery("bench-control", broker=stacks.bare_broker_url(), set_as_current=False).control
         self.orderly = stacks.start_orderly(
             int(os.environ.get("ORDERLY_BENCH_PORT", "18200")),
             int(os.environ.get("ORDERLY_BENCH_FLOWER_PORT", "18255")),
@@ -103,6 +104,7 @@ class Bench:
                 **({"JOBS_PER_MESSAGE": str(self.jobs_per_message)} if self.jobs_per_message else {}),
                 # Without Flower, no task events either: what watching costs is both.
                 **({"WORKER_SEND_TASK_EVENTS": "false"} if self.pause_flower else {}),
+                "WORKER_METRICS_PORT": str(WORKER_METRICS_PORT),
             },
         )
         factory = make_session_factory(make_engine(config.current().database_url))
@@ -113,7 +115,7 @@ class Bench:
         self.groups = {**self.bare.pids(), **self.orderly.pids(), **stacks.server_pids()}
         self.profiler = None
         if self.profile and Profiler.available():
-            targets = {role: self.orderly.processes[role].pid for role in ("api", "worker")}
+            targets = {role: self.orderly.processes[role].pid for role in ("api", "worker", "flower")}
             self.profiler = Profiler(self.out, targets, self.seconds)
 
     def stop(self) -> None:
@@ -157,11 +159,13 @@ class Bench:
             flower.send_signal(signal.SIGCONT)
             self.bare_control.enable_events(destination=["bare@bench"])
         else:
-            self.bare_control.disable_events(destination=["bare@bench"])
             flower.send_signal(signal.SIGSTOP)
+            self.bare_control.disable_events(destination=["bare@bench"])
 
     def measured(self, phase: str, system: str, run: Callable[[], dict[str, Any]], repeat: int) -> None:
-        profiler = self.profiler if repeat == 1 and system == "orderly" else None
+        """One phase; repeat 0 is the profiling round (py-spy on Orderly's
+        processes, nothing recorded: the sampler's CPU would count)."""
+        profiler = self.profiler if repeat == 0 and system == "orderly" else None
         if profiler:
             profiler.start(phase)
         # Orderly's Flower and relay work in the background (event handling, a
@@ -175,12 +179,17 @@ class Bench:
         if watched:
             self.watch_bare(True)
         try:
+            batches = jobs_per_transaction() if system == "orderly" else None
             sample = CpuSample(self.groups)
             sample.start()
             started = time.monotonic()
             figures = run()
             figures["cpu"] = sample.stop()
             figures["elapsed_s"] = time.monotonic() - started
+            if batches is not None:
+                (jobs_before, transactions_before), (jobs, transactions) = batches, jobs_per_transaction()
+                if transactions > transactions_before:
+                    figures["jobs_per_transaction"] = (jobs - jobs_before) / (transactions - transactions_before)
         finally:
             if watched:
                 self.watch_bare(False)
@@ -188,6 +197,8 @@ class Bench:
                 process.send_signal(signal.SIGCONT)
         if profiler:
             profiler.stop()
+            print(f"  {phase:<10} {system:<8} profiled (not recorded)", flush=True)
+            return
         figures.update(phase=phase, system=system, repeat=repeat)
         self.rows.append(figures)
         with (self.out / "results.jsonl").open("a") as raw:
@@ -517,6 +528,11 @@ class Bench:
         self.wrk(self.orderly.url, "post", "orderly", 2)
         self.wrk(self.bare.url, "post", "bare", 2)
         self.drain("orderly", datetime(2000, 1, 1, tzinfo=UTC))
+        if self.profiler:
+            print("round 0: py-spy on Orderly's API, worker and Flower", flush=True)
+            for phase, system, run in phases:
+                if system == "orderly":
+                    self.measured(phase, system, run, 0)
         rss_before = self.rss()
         for repeat in range(1, repeats + 1):
             print(f"round {repeat} of {repeats}", flush=True)
@@ -532,6 +548,14 @@ class Bench:
         }
 
 
+def jobs_per_transaction() -> tuple[float, float]:
+    """(jobs, transactions) the bench worker has applied so far, from its exporter."""
+    text = requests.get(f"http://127.0.0.1:{WORKER_METRICS_PORT}/metrics", timeout=5).text
+    name = "orderly_jobs_per_transaction"
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith(name))
+    return float(values.get(f"{name}_sum", 0)), float(values.get(f"{name}_count", 0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured phase")
@@ -541,7 +565,9 @@ def main() -> None:
     parser.add_argument(
         "--pause-flower", action="store_true", help="Orderly with Flower paused and no task events: what Flower costs"
     )
-    parser.add_argument("--profile", action="store_true", help="py-spy flame graphs of round 1 (Orderly)")
+    parser.add_argument(
+        "--profile", action="store_true", help="a first, unrecorded round with py-spy flame graphs of Orderly"
+    )
     parser.add_argument(
         "--soak", type=int, default=0, help="Orderly's POST+poll for this many seconds: RSS before/after"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import kombu
 import requests
 import sqlalchemy as sa
 from dotenv import dotenv_values
@@ -92,14 +94,30 @@ def _gunicorn_setting(name: str) -> str:
     return str(settings[name])
 
 
+def bare_broker_url() -> str:
+    """The test broker's vhost orderly_bench (scripts/services.sh): there,
+    Orderly's Flower, which turns on the events of every worker it can
+    reach, cannot reach the bare worker."""
+    url = config.Settings.from_env(testing=True).broker_url
+    return url.rsplit("/", 1)[0] + "/orderly_bench"
+
+
 def bare_env() -> dict[str, str]:
     settings = config.Settings.from_env(testing=True)
     return {
         **stack.process_env(),
         "BARE_DATABASE_URL": settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
         "BARE_REDIS_URL": settings.redis_url,
-        "BARE_BROKER_URL": settings.broker_url,
+        "BARE_BROKER_URL": bare_broker_url(),
+        "BROKER_URL": bare_broker_url(),  # the celery CLI reads it and prefers it to the app's own
     }
+
+
+def purge_bare_queue() -> None:
+    """Messages an interrupted run left behind would be consumed in the first phase."""
+    connection = kombu.Connection(bare_broker_url())
+    with connection, contextlib.suppress(*connection.channel_errors):  # not declared yet: a first run
+        connection.default_channel.queue_purge("bare.commands")
 
 
 def create_bare_tables() -> None:
@@ -131,6 +149,7 @@ def start_bare(port: int, flower_port: int) -> Stack:
     benchmark keeps paused (and the worker's task events off) but for the
     phases of the bare pipeline as Celery is usually deployed."""
     create_bare_tables()
+    purge_bare_queue()
     bare = Stack("bare", f"http://127.0.0.1:{port}", flask_url=f"http://127.0.0.1:{port + 2}")
     env = {**bare_env(), **NO_RECYCLING, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
     bare.processes["api"] = subprocess.Popen(
@@ -148,7 +167,10 @@ def start_bare(port: int, flower_port: int) -> Stack:
         cwd=ROOT, env=env, stdout=_log("bare-worker"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     bare.processes["flower"] = subprocess.Popen(
-        [BIN / "celery", "-A", "bench.bare.worker", "flower", "--address=127.0.0.1", f"--port={flower_port}"],
+        # Not Flower's periodic enable_events: it would turn the bare worker's
+        # events on for every phase; the benchmark turns them on and off itself.
+        [BIN / "celery", "-A", "bench.bare.worker", "flower", "--address=127.0.0.1", f"--port={flower_port}",
+         "--enable_events=False"],
         cwd=ROOT, env=env, stdout=_log("bare-flower"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     wait_http(f"{bare.url}/ping", bare.processes["api"])

@@ -385,7 +385,7 @@ EOF
   # A bounded command queue: past the limit RabbitMQ refuses (nacks) new
   # messages, and the API answers 503, instead of dropping the oldest ones.
   local limit='{"max-length":'"${COMMAND_QUEUE_MAX_LENGTH:-100000}"',"overflow":"reject-publish"}'
-  for vhost in orderly orderly_test orderly_faults; do
+  for vhost in orderly orderly_test orderly_faults orderly_bench; do
     rabbitmqctl add_vhost "$vhost" >/dev/null 2>&1 || true
     rabbitmqctl set_permissions -p "$vhost" orderly '.*' '.*' '.*' >/dev/null
     rabbitmqctl set_policy -p "$vhost" --apply-to queues commands-limit '^orderly\.commands$' "$limit" >/dev/null
@@ -393,7 +393,7 @@ EOF
   # The app's user: no management tag, so no HTTP API; it declares its own
   # queues (Celery needs configure rights) in its vhosts and nothing else.
   rabbitmqctl set_user_tags orderly >/dev/null
-  for vhost in orderly orderly_test orderly_faults; do
+  for vhost in orderly orderly_test orderly_faults orderly_bench; do
     rabbitmqctl set_permissions -p "$vhost" orderly_admin '.*' '.*' '.*' >/dev/null
   done
 }
