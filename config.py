@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     failed_auth_limit: int = Field(20, gt=0, description="Failed authentications per client address and minute")
     max_waits_per_key: int = Field(200, gt=0, description="`?wait=` requests one API key may hold at once, per process")
 
+    # ------------------------------------------------ GraphQL (docs/graphql.md)
+    graphql_introspection: bool = Field(False, description="Answer introspection queries (__schema, __type)")
+    graphql_max_depth: int = Field(8, gt=0, description="Deepest field nesting of a GraphQL operation")
+    graphql_max_aliases: int = Field(20, ge=0, description="Aliased fields in a GraphQL operation, fragments expanded")
+    graphql_max_cost: int = Field(25_000, gt=0, description="Fields a GraphQL answer may hold (lists counted in full)")
+    graphql_max_tokens: int = Field(2_000, gt=0, description="Tokens of a GraphQL document (parsing stops past them)")
+    graphql_max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest GraphQL request body (413 beyond)")
+
     # ------------------------------------------------ processes
     api_host: str = Field("127.0.0.1", description="The API's listening address")
     api_port: int = Field(8000, gt=0, lt=65536, description="The API's port")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 
@@ -27,3 +27,28 @@ def paginate(session: Session, model: type[Any], where: list[Any], page: Page) -
     )
     total = session.scalar(select(func.count()).select_from(model).where(*where))
     return list(rows), int(total or 0)
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A page that starts after a row (cursor pagination): `after` is the
+    previous page's last (sort value, id), None for the first page."""
+
+    sort: str  # a column name, "-" prefixed for descending
+    first: int
+    after: tuple[Any, Any] | None = None
+
+
+def keyset_paginate(session: Session, model: type[Any], where: list[Any], page: Keyset) -> tuple[list[Any], bool]:
+    """Up to `page.first` rows of `model` after the cursor, and whether more follow.
+    The id breaks ties, in the sort's direction, so the (value, id) pairs are
+    strictly ordered and no row is skipped or repeated between pages."""
+    column = getattr(model, page.sort.lstrip("-"))
+    descending = page.sort.startswith("-")
+    conditions = list(where)
+    if page.after is not None:
+        after = tuple_(column, model.id)
+        conditions.append(after < tuple_(*page.after) if descending else after > tuple_(*page.after))
+    order = (column.desc(), model.id.desc()) if descending else (column.asc(), model.id.asc())
+    rows: list[Any] = list(session.scalars(select(model).where(*conditions).order_by(*order).limit(page.first + 1)))
+    return rows[: page.first], len(rows) > page.first

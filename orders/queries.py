@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.errors import NotFound
 from infra.faults import fault_point
-from infra.pagination import Page
+from infra.pagination import Keyset, Page
 from models import JobStatus, OrderStatus
 from orders.cache import OrderCache
 from orders.unit_of_work import OrdersUnitOfWork
@@ -38,6 +38,38 @@ def list_orders(
     with uow:
         orders, total = uow.queries.orders(tenant_id, page, status)
         return [order_view(o) for o in orders], total
+
+
+def order_page(
+    uow: OrdersUnitOfWork, tenant_id: uuid.UUID, page: Keyset, status: OrderStatus | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """A cursor page of the tenant's orders, and whether another page follows."""
+    with uow:
+        orders, more = uow.queries.orders_after(tenant_id, page, status)
+        return [order_view(o) for o in orders], more
+
+
+def events_by_order(
+    uow: OrdersUnitOfWork, order_ids: list[uuid.UUID], per_order: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The events of several of the tenant's orders (already read with their
+    tenant), in one statement: order id -> events in version order."""
+    found: dict[str, list[dict[str, Any]]] = {str(order_id): [] for order_id in order_ids}
+    with uow:
+        for event in uow.queries.events_of(order_ids, per_order):
+            found[str(event.order_id)].append(event_view(event))
+    return found
+
+
+def jobs_by_order(
+    uow: OrdersUnitOfWork, tenant_id: uuid.UUID, order_ids: list[uuid.UUID], per_order: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The newest jobs of several of the tenant's orders, in one statement."""
+    found: dict[str, list[dict[str, Any]]] = {str(order_id): [] for order_id in order_ids}
+    with uow:
+        for job in uow.queries.jobs_of(tenant_id, order_ids, per_order):
+            found[str(job.order_id)].append(job_view(job))
+    return found
 
 
 def list_order_events(uow: OrdersUnitOfWork, tenant_id: uuid.UUID, order_id: uuid.UUID) -> list[dict[str, Any]]:

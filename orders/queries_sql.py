@@ -11,10 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from infra.pagination import Page, paginate
+from infra.pagination import Keyset, Page, keyset_paginate, paginate
 from models import Job, JobStatus, Order, OrderEvent, OrderStatus
 
 
@@ -38,6 +38,44 @@ class QueriesSql:
         if status:
             where.append(Order.status == status)
         return paginate(self._session, Order, where, page)
+
+    def orders_after(
+        self, tenant_id: uuid.UUID, page: Keyset, status: OrderStatus | None = None
+    ) -> tuple[list[Order], bool]:
+        """A cursor page of the tenant's live orders, and whether more follow."""
+        where = [Order.tenant_id == tenant_id, Order.deleted_at.is_(None)]
+        if status:
+            where.append(Order.status == status)
+        return keyset_paginate(self._session, Order, where, page)
+
+    def events_of(self, order_ids: list[uuid.UUID], per_order: int) -> list[OrderEvent]:
+        """The first `per_order` events of each order, in one statement (the
+        orders are the tenant's: the caller read them with their tenant)."""
+        rank = func.row_number().over(partition_by=OrderEvent.order_id, order_by=OrderEvent.version).label("rank")
+        ranked = select(OrderEvent.id, rank).where(OrderEvent.order_id.in_(order_ids)).subquery()
+        query = (
+            select(OrderEvent)
+            .join(ranked, ranked.c.id == OrderEvent.id)
+            .where(ranked.c.rank <= per_order)
+            .order_by(OrderEvent.order_id, OrderEvent.version)
+        )
+        return list(self._session.scalars(query))
+
+    def jobs_of(self, tenant_id: uuid.UUID, order_ids: list[uuid.UUID], per_order: int) -> list[Row[Any]]:
+        """The newest `per_order` jobs of each order, oldest first, in one statement."""
+        jobs = Job.__table__.c
+        rank = func.row_number().over(partition_by=jobs.order_id, order_by=(jobs.created_at.desc(), jobs.id.desc()))
+        ranked = (
+            select(*jobs, rank.label("rank"))
+            .where(jobs.tenant_id == tenant_id, jobs.order_id.in_(order_ids))
+            .subquery()
+        )
+        query = (
+            select(*(ranked.c[c.name] for c in jobs))
+            .where(ranked.c.rank <= per_order)
+            .order_by(ranked.c.order_id, ranked.c.created_at, ranked.c.id)
+        )
+        return list(self._session.execute(query))
 
     def job(self, tenant_id: uuid.UUID, job_id: uuid.UUID) -> Row[Any] | None:
         """The tenant's job (another tenant's is simply not found)."""

@@ -8,7 +8,7 @@ from flask.helpers import get_debug_flag
 
 import config
 from telemetry import logs
-from web import auth, docs, health, http_metrics, jobs, orders, request_ids, resources, webhooks
+from web import auth, docs, graphql_api, health, http_metrics, jobs, orders, request_ids, resources, webhooks
 from web.cli import register_cli
 from web.problems import register_database_error_handler, register_error_handlers
 
@@ -23,7 +23,7 @@ def create_app(settings: config.Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep fields in the order views build them
     resources.install(app, settings)
-    register_blueprints(app)
+    register_blueprints(app, settings)
     register_error_handlers(app)
     register_database_error_handler(app)
     register_cli(app)
@@ -50,9 +50,10 @@ def refuse_werkzeug_debugger() -> None:
         )
 
 
-def register_blueprints(app: Flask) -> None:
+def register_blueprints(app: Flask, settings: config.Settings) -> None:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     api.before_request(auth.require_api_key)
+    graphql_api.register(api, settings)
     api.register_blueprint(orders.bp)
     api.register_blueprint(jobs.bp)
     api.register_blueprint(webhooks.bp)

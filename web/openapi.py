@@ -100,6 +100,22 @@ _FINISHED = {
 }
 
 
+# One GraphQL operation per request (web/graphql_api/view.py refuses the rest).
+_GRAPHQL_REQUEST = {
+    "type": "object",
+    "required": ["query"],
+    "properties": {
+        "query": {"type": "string"},
+        "variables": {"type": ["object", "null"]},
+        "operationName": {"type": ["string", "null"]},
+    },
+}
+_GRAPHQL_RESPONSE = {
+    "type": "object",
+    "properties": {"data": {"type": ["object", "null"]}, "errors": {"type": "array", "items": {"type": "object"}}},
+}
+
+
 def _paths() -> dict[str, Any]:
     order_id = {"$ref": "#/components/parameters/OrderId"}
     command_headers = [
@@ -186,6 +202,22 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "A page", "content": json_content(ref("JobsPage"))},
                     **problems("400"),
+                },
+            },
+        },
+        "/api/v1/graphql": {
+            "post": {
+                "operationId": "graphql",
+                "summary": "One GraphQL operation: orders, their events and jobs; createOrder, submitCommand, cancelJob",
+                "description": "The schema, its limits and its error codes: docs/graphql.md. GraphQL errors (a "
+                "limit, an unknown order, a refused command) are answered 200 with `errors`, each carrying the REST "
+                "problem's code and status in `extensions`. Refused before any GraphQL work: a body that is not one "
+                "JSON operation (400), over 64 KiB (413) or not application/json (415).",
+                "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+                "requestBody": {"required": True, "content": json_content(_GRAPHQL_REQUEST)},
+                "responses": {
+                    "200": {"description": "data and/or errors", "content": json_content(_GRAPHQL_RESPONSE)},
+                    **problems("400", "413", "415"),
                 },
             },
         },

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from infra.errors import Overloaded, RateLimited
+from infra.errors import RateLimited
 from models import FINISHED, Command
 from orders import accept, queries
 from orders.views import JobFields
@@ -25,19 +25,10 @@ from web.schemas import CreateOrder, OrderCommand
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 
-def _accepting(res: Resources) -> Resources:
-    """Refuse new commands (503) while the broker does not take them: checked
-    before anything is committed, so a refused command leaves nothing behind."""
-    reason = res.publisher.refusal()
-    if reason is not None:
-        raise Overloaded(f"{reason}: try again later", retry_after=5)
-    return res
-
-
 @bp.post("")
 def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
-    res = _accepting(resources())
+    res = resources().accepting()
     job = accept.submit_create(
         res.orders_autocommit(),
         tenant_id(),
@@ -62,7 +53,7 @@ def delete_order(order_id: uuid.UUID) -> Response:
 
 
 def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
-    res = _accepting(resources())
+    res = resources().accepting()
     job = accept.submit_command(
         res.orders_autocommit(),
         tenant_id(),

@@ -18,7 +18,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_JSON_DEPTH = 32
 # Idempotency-Key: visible ASCII, as the OpenAPI document says.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
-_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 # An entity tag is the order's version, quoted ("3"); the bare number is
 # accepted too, as clients often forget the quotes.
 IF_MATCH_PATTERN = r'^\s*(?:W/)?(?:"([0-9]{1,9})"|([0-9]{1,9}))\s*$'
@@ -79,7 +79,7 @@ def idempotency(request: Request, body: Any) -> Idempotency | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not _IDEMPOTENCY_KEY.fullmatch(key):
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise Problem(
             400,
             "invalid-idempotency-key",

@@ -17,6 +17,7 @@ from access.key_verifier import KeyVerifier
 from access.rate_limit import KeyRateLimiter
 from config import Settings
 from infra.bootstrap import Clients, Role, build
+from infra.errors import Overloaded
 from infra.publisher import BackgroundPublisher
 from infra.unit_of_work import UnitOfWork
 from orders.backlog import TenantBacklog
@@ -71,6 +72,14 @@ class Resources:
     @property
     def publisher(self) -> BackgroundPublisher:
         return self.clients.background_publisher
+
+    def accepting(self) -> Resources:
+        """Refuse new commands (503) while the broker does not take them: checked
+        before anything is committed, so a refused command leaves nothing behind."""
+        reason = self.publisher.refusal()
+        if reason is not None:
+            raise Overloaded(f"{reason}: try again later", retry_after=5)
+        return self
 
     def orders(self) -> OrdersUnitOfWork:
         """A transaction of its own (BEGIN ... COMMIT)."""
