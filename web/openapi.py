@@ -208,7 +208,7 @@ def _paths() -> dict[str, Any]:
         "/api/v1/graphql": {
             "post": {
                 "operationId": "graphql",
-                "summary": "One GraphQL operation: orders, their events and jobs; createOrder, submitCommand, cancelJob",
+                "summary": "One GraphQL operation: orders with their events and jobs, and the commands",
                 "description": "The schema, its limits and its error codes: docs/graphql.md. GraphQL errors (a "
                 "limit, an unknown order, a refused command) are answered 200 with `errors`, each carrying the REST "
                 "problem's code and status in `extensions`. Refused before any GraphQL work: a body that is not one "
