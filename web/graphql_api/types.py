@@ -9,6 +9,7 @@ from typing import Any, NewType
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.scalar import ScalarDefinition
 
 from models import Command, JobStatus, OrderStatus
 
@@ -24,7 +25,7 @@ Long = NewType("Long", int)
 LONG = strawberry.scalar(
     name="Long", description="A 64-bit integer, sent as a JSON number", serialize=int, parse_value=_long
 )
-SCALARS = {Long: LONG}  # the schema's scalar_map
+SCALARS: dict[object, ScalarDefinition] = {Long: LONG}  # the schema's scalar_map
 
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 JobStatusEnum = strawberry.enum(JobStatus, name="JobStatus")
@@ -39,7 +40,7 @@ def _time(value: str | None) -> datetime | None:
 class OrderItem:
     sku: str
     quantity: int
-    unit_price_cents: Long  # type: ignore[valid-type]
+    unit_price_cents: Long
 
 
 @strawberry.type
@@ -104,7 +105,7 @@ class Order:
     version: int = strawberry.field(description="Bumped by every applied command; ifMatch names it")
     currency: str
     items: list[OrderItem]
-    total_cents: Long  # type: ignore[valid-type]
+    total_cents: Long
     customer_ref: str | None
     created_at: datetime
     updated_at: datetime
@@ -182,7 +183,7 @@ class OrderFilter:
 class OrderItemInput:
     sku: str
     quantity: int
-    unit_price_cents: Long  # type: ignore[valid-type]
+    unit_price_cents: Long
 
 
 @strawberry.input
