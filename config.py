@@ -27,7 +27,9 @@ ADMIN_ENV_FILE = Path(os.environ.get("ORDERLY_ADMIN_ENV_FILE", ROOT / ".local" /
 
 # Test runs (ORDERLY_TESTING=1) take these from TEST_<NAME> instead.
 URL_FIELDS = ("database_url", "migration_database_url", "redis_url", "cache_redis_url", "broker_url")
-SECRET_FIELDS = {*URL_FIELDS, "webhook_secrets_key"}
+SECRET_FIELDS = {*URL_FIELDS, "webhook_secrets_key", "kafka_password"}
+# What the tests keep apart from `make run`'s data: TEST_<NAME> replaces <NAME>.
+TEST_FIELDS = (*URL_FIELDS, "event_stream_topic")
 
 
 class ConfigError(RuntimeError):
@@ -127,12 +129,26 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(0.5, gt=0, description="How often the sender looks for due deliveries")
     max_webhooks_per_tenant: int = Field(10, gt=0, description="Endpoints one tenant may register")
 
+    # ------------------------------------------------ the event stream to Kafka (docs/events.md)
+    event_stream_enabled: bool = Field(
+        True, description="Write order events and job.finished for Kafka, and publish them"
+    )
+    kafka_bootstrap_servers: str = Field("", description="Kafka brokers, host:port,... (required with the stream)")
+    kafka_security_protocol: str = Field("SASL_PLAINTEXT", description="PLAINTEXT, SASL_PLAINTEXT or SASL_SSL")
+    kafka_username: str = Field("", description="The app's Kafka user (SASL PLAIN)")
+    kafka_password: str = Field("", repr=False, description="Its password")
+    event_stream_topic: str = Field("orderly.order-events", description="The topic of order events")
+    event_stream_partitions: int = Field(6, gt=0, description="Partitions of the topic when the publisher creates it")
+    stream_batch_size: int = Field(500, gt=0, description="Events the publisher sends per round at most")
+    stream_poll_seconds: float = Field(0.2, gt=0, description="How often an idle publisher looks for events")
+
     # ------------------------------------------------ metrics
     metrics_host: str = Field("127.0.0.1", description="Where the metrics exporters listen")
     api_metrics_port: int = Field(9101, ge=0, lt=65536, description="The API's exporter (0: off)")
     worker_metrics_port: int = Field(9102, ge=0, lt=65536, description="A worker's exporter (0: off)")
     relay_metrics_port: int = Field(9103, ge=0, lt=65536, description="The relay's exporter (0: off)")
     webhooks_metrics_port: int = Field(9104, ge=0, lt=65536, description="The webhook sender's exporter (0: off)")
+    stream_metrics_port: int = Field(9105, ge=0, lt=65536, description="The stream publisher's exporter (0: off)")
     metrics_dir: str = Field("", description="Per-process metric files (default: .local/metrics)")
 
     @model_validator(mode="after")
@@ -149,7 +165,7 @@ class Settings(BaseSettings):
         load_env_file()
         overrides: dict[str, str] = {}
         if testing:
-            for name in URL_FIELDS:
+            for name in TEST_FIELDS:
                 value = os.environ.get(f"TEST_{name.upper()}")
                 if value:
                     overrides[name] = value

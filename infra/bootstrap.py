@@ -46,6 +46,7 @@ class Role(StrEnum):
     WORKER = "worker"
     RELAY = "relay"
     SENDER = "sender"
+    STREAM = "stream"
     CLI = "cli"
     TEST = "test"
 
@@ -66,6 +67,7 @@ def policy(role: Role, settings: Settings) -> Policy:
         Role.RELAY: Policy(pool_size=1),  # one round at a time
         # The claims, and one per delivery thread (each records its outcome).
         Role.SENDER: Policy(pool_size=settings.webhook_concurrency + 1),
+        Role.STREAM: Policy(pool_size=2),  # a round, and the backlog gauge between rounds
         Role.CLI: Policy(pool_size=1),
         Role.TEST: Policy(pool_size=5),
     }[role]

@@ -5,6 +5,7 @@ from models.base import Base
 from models.job import FINISHED, IdempotencyKey, Job, JobErrorCode, JobStatus
 from models.order import Order, OrderEvent, PendingCacheInvalidation
 from models.status import Command, InvalidTransition, OrderStatus, next_status
+from models.stream import StreamOutboxEvent
 from models.tenant import ApiKey, Tenant
 from models.webhook import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
@@ -25,6 +26,7 @@ __all__ = [
     "OrderEvent",
     "OrderStatus",
     "PendingCacheInvalidation",
+    "StreamOutboxEvent",
     "Tenant",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -125,12 +125,14 @@ class Plan:
                 "job_id": str(job.id),
             }
         )
-        self._finish(job, JobStatus.SUCCEEDED, None)
+        # The order's change first, then the job that made it: the stream
+        # carries them in this order (stream/outbox_sql.py).
         self.events.append(
             outbox.status_changed(
                 job.tenant_id, job.id, job.command, order.id, from_status, order.status, order.version
             )
         )
+        self._finish(job, JobStatus.SUCCEEDED, None)
         self.outcomes.append(Outcome(job.id, Result.SUCCEEDED, None, job.command, job.created_at, job.request_id))
 
     def _fail(self, job: Any, code: JobErrorCode, detail: str) -> None:

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from models import JobStatus
 from orders.apply_plan import Plan
+from stream import outbox_sql as stream_outbox
+from stream.outbox_sql import stream_cte
 from webhooks.outbox import Event, as_parameter, deliveries_cte
 
 _START = text("""
@@ -62,7 +64,7 @@ WITH created AS (
     UPDATE jobs j SET status = r.status, error = r.error, finished_at = :now
     FROM jsonb_to_recordset(CAST(:results AS jsonb)) AS r(id uuid, status text, error jsonb)
     WHERE j.id = r.id AND EXISTS (SELECT FROM all_matched)
-),{deliveries_cte("all_matched")}
+),{deliveries_cte("all_matched")},{stream_cte("all_matched")}
 SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM changed)
 """).bindparams(*(bindparam(name, type_=JSONB) for name in ("created", "changed", "order_events", "results", "events")))
 
@@ -71,7 +73,7 @@ WITH failed AS (
     UPDATE jobs SET status = :failed, error = :error, finished_at = :now
     WHERE id = :job_id AND status = :queued
     RETURNING id
-),{deliveries_cte("failed")}
+),{deliveries_cte("failed")},{stream_cte("failed")}
 SELECT count(*) FROM failed
 """).bindparams(bindparam("error", type_=JSONB), bindparam("events", type_=JSONB))
 
@@ -126,6 +128,7 @@ class ApplySql:
             "order_events": plan.order_events,
             "results": plan.results,
             "events": as_parameter(plan.events),
+            "stream": stream_outbox.enabled(),
             "created_count": len(plan.created),
             "changed_count": len(changed),
         }
@@ -146,6 +149,7 @@ class ApplySql:
             "failed": JobStatus.FAILED,
             "queued": JobStatus.QUEUED,
             "events": as_parameter(events),
+            "stream": stream_outbox.enabled(),
         }
         return bool(self._session.execute(_FAIL, params).scalar_one())
 

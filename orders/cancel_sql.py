@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import JobStatus
 from orders.queries_sql import QueriesSql
+from stream import outbox_sql as stream_outbox
+from stream.outbox_sql import stream_cte
 from webhooks.outbox import Event, as_parameter, deliveries_cte
 
 _CANCEL = text(f"""
@@ -19,7 +21,7 @@ WITH cancelled AS (
     UPDATE jobs SET status = :cancelled, finished_at = :now
     WHERE id = :job_id AND tenant_id = :tenant_id AND status = :queued
     RETURNING *
-),{deliveries_cte("cancelled")}
+),{deliveries_cte("cancelled")},{stream_cte("cancelled")}
 SELECT * FROM cancelled
 """).bindparams(bindparam("events", type_=JSONB))
 
@@ -53,5 +55,6 @@ class CancelSql:
             "cancelled": JobStatus.CANCELLED,
             "queued": JobStatus.QUEUED,
             "events": as_parameter(events),
+            "stream": stream_outbox.enabled(),
         }
         return self._session.execute(_CANCEL, params).first()

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Start, stop or inspect the three servers Orderly needs (PostgreSQL, Redis,
-# RabbitMQ) as plain local processes on 127.0.0.1, with all data under
+# Start, stop or inspect the servers Orderly needs (PostgreSQL, Redis,
+# RabbitMQ, and Kafka for the event stream unless ORDERLY_KAFKA=off) as plain
+# local processes on 127.0.0.1, with all data under
 # $ORDERLY_STATE_DIR (default .local/, git-ignored; PostgreSQL's files move to
 # /var/lib/orderly when the postgres user cannot enter that folder).
 # Idempotent: `start` on a
 # running stack only checks it. Used by `make run`, `make test` and CI alike.
 #
-#   scripts/services.sh start [postgres|redis|rabbitmq] start what is not running, wait until ready
-#   scripts/services.sh stop [postgres|redis|rabbitmq]  stop all, or one
+#   scripts/services.sh start [postgres|redis|rabbitmq|kafka] start what is not running, wait until ready
+#   scripts/services.sh stop [postgres|redis|rabbitmq|kafka]  stop all, or one
 #   scripts/services.sh reset                        stop all and delete their data and secrets
 #   scripts/services.sh status | env
 #   scripts/services.sh rabbitmqctl ARGS...          rabbitmqctl against the local node
@@ -28,6 +29,11 @@ AMQP_PORT=${ORDERLY_AMQP_PORT:-55672}
 RABBIT_MGMT_PORT=${ORDERLY_RABBIT_MGMT_PORT:-55673}
 RABBIT_DIST_PORT=${ORDERLY_RABBIT_DIST_PORT:-55674}
 EPMD_PORT=${ORDERLY_EPMD_PORT:-55675}
+KAFKA_PORT=${ORDERLY_KAFKA_PORT:-59092}
+KAFKA_CONTROLLER_PORT=${ORDERLY_KAFKA_CONTROLLER_PORT:-59093}
+# ORDERLY_KAFKA=off: no broker (machines without Java); the app then runs with
+# EVENT_STREAM_ENABLED=false.
+KAFKA=${ORDERLY_KAFKA:-on}
 
 PG_DIR=$STATE/postgres
 # PostgreSQL runs as the postgres user, which cannot enter a checkout under a
@@ -39,6 +45,7 @@ PG_OUTSIDE=/var/lib/orderly/$(printf %s "$STATE" | sha256sum | cut -c1-16)/postg
 REDIS_DIR=$STATE/redis
 REDIS_CACHE_DIR=$STATE/redis-cache
 RABBIT_DIR=$STATE/rabbitmq
+KAFKA_DIR=$STATE/kafka
 SECRETS=$STATE/secrets
 ENV_FILE=$STATE/orderly.env
 ADMIN_ENV_FILE=$STATE/admin.env
@@ -53,6 +60,10 @@ install_missing() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   command -v initdb >/dev/null || [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+  if [ "$KAFKA" = on ]; then
+    command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+    command -v mvn >/dev/null || missing+=(maven)
+  fi
   if ((${#missing[@]})); then
     log "installing ${missing[*]} with apt-get"
     apt-get update -qq
@@ -97,6 +108,7 @@ write_env_file() {
   rabbit_admin_pw=$(secret rabbitmq-admin)
   flower_pw=$(secret flower-admin)
   webhook_key=$(secret webhook-secrets-key)
+  kafka_pw=$(secret kafka-orderly)
   umask 077
   cat >"$ENV_FILE" <<EOF
 # Written by scripts/services.sh for the local stack; regenerated on start.
@@ -111,6 +123,16 @@ TEST_BROKER_URL=amqp://orderly:$rabbit_pw@127.0.0.1:$AMQP_PORT/orderly_test
 FLOWER_ADDRESS=127.0.0.1
 WEBHOOK_SECRETS_KEY=$webhook_key
 EOF
+  if [ "$KAFKA" = on ]; then
+    cat >>"$ENV_FILE" <<EOF
+KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
+KAFKA_USERNAME=orderly
+KAFKA_PASSWORD=$kafka_pw
+TEST_EVENT_STREAM_TOPIC=orderly_test.order-events
+EOF
+  else
+    echo "EVENT_STREAM_ENABLED=false" >>"$ENV_FILE"
+  fi
   # Flower's login, read by flowerconfig.py in Flower's process only.
   cat >"$FLOWER_ENV_FILE" <<EOF
 # Written by scripts/services.sh: Flower's login (user:password).
@@ -410,6 +432,90 @@ stop_rabbitmq() {
   (rabbit_env && epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1) || true
 }
 
+# ---------------------------------------------------------------- Kafka
+# A single node in KRaft mode (broker and controller in one JVM), its jars
+# from Maven Central (deploy/kafka/pom.xml), SASL PLAIN on the client
+# listener with generated passwords; both listeners on loopback only.
+kafka_running() { pidfile_alive "$KAFKA_DIR/kafka.pid"; }
+
+fetch_kafka_jars() {
+  local stamp=$KAFKA_DIR/libs/.pom.sha256 wanted
+  wanted=$(sha256sum "$ROOT/deploy/kafka/pom.xml" | cut -c1-64)
+  if [ -s "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then return; fi
+  log "fetching Kafka's jars from Maven Central (deploy/kafka/pom.xml)"
+  rm -rf "$KAFKA_DIR/libs" && mkdir -p "$KAFKA_DIR/libs"
+  (cd "$KAFKA_DIR" && mvn -q -B -f "$ROOT/deploy/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA_DIR/libs" >"$KAFKA_DIR/mvn.log" 2>&1) ||
+    die "Maven could not fetch Kafka (see $KAFKA_DIR/mvn.log)"
+  echo "$wanted" >"$stamp"
+}
+
+write_kafka_config() {
+  local broker_pw app_pw
+  broker_pw=$(secret kafka-broker)
+  app_pw=$(secret kafka-orderly)
+  (umask 077 && cat >"$KAFKA_DIR/server.properties" <<EOF
+# Written by scripts/services.sh on each start.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+controller.listener.names=CONTROLLER
+sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="$broker_pw" user_broker="$broker_pw" user_orderly="$app_pw";
+log.dirs=$KAFKA_DIR/data
+num.partitions=6
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+EOF
+  )
+}
+
+start_kafka() {
+  if [ "$KAFKA" != on ]; then log "Kafka off (ORDERLY_KAFKA=off)"; return; fi
+  if kafka_running; then return; fi
+  port_free "$KAFKA_PORT" ORDERLY_KAFKA_PORT
+  port_free "$KAFKA_CONTROLLER_PORT" ORDERLY_KAFKA_CONTROLLER_PORT
+  mkdir -p "$KAFKA_DIR/log"
+  fetch_kafka_jars
+  write_kafka_config
+  local classpath="$KAFKA_DIR/libs/*"
+  local java_opts=(-Xms256m -Xmx512m -Djava.net.preferIPv4Stack=true -Dkafka.logs.dir="$KAFKA_DIR/log"
+    -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties")
+  if [ ! -s "$KAFKA_DIR/data/meta.properties" ]; then
+    log "formatting Kafka's storage"
+    local cluster_id
+    cluster_id=$(java -cp "$classpath" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    java "${java_opts[@]}" -cp "$classpath" kafka.tools.StorageTool format -t "$cluster_id" \
+      -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/log/format.log" 2>&1 ||
+      die "formatting Kafka's storage failed (see $KAFKA_DIR/log/format.log)"
+  fi
+  log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
+  nohup java "${java_opts[@]}" -cp "$classpath" kafka.Kafka "$KAFKA_DIR/server.properties" \
+    >"$KAFKA_DIR/log/stdout.log" 2>&1 &
+  echo $! >"$KAFKA_DIR/kafka.pid"
+  wait_port "$KAFKA_PORT" 90 || die "Kafka did not open port $KAFKA_PORT (see $KAFKA_DIR/log)"
+}
+
+stop_kafka() {
+  if kafka_running; then
+    log "stopping Kafka"
+    local pid
+    pid=$(cat "$KAFKA_DIR/kafka.pid")
+    kill "$pid" 2>/dev/null || true
+    wait_dead "$pid" 60 || kill -9 "$pid" 2>/dev/null || true
+  fi
+}
+
 # ---------------------------------------------------------------- commands
 status() {
   local rc=0
@@ -417,6 +523,8 @@ status() {
   if redis_running state; then echo "redis     up    127.0.0.1:$REDIS_PORT (state)"; else echo "redis     down (state)"; rc=1; fi
   if redis_running cache; then echo "redis     up    127.0.0.1:$REDIS_CACHE_PORT (cache)"; else echo "redis     down (cache)"; rc=1; fi
   if rabbit_running; then echo "rabbitmq  up    127.0.0.1:$AMQP_PORT (management http://127.0.0.1:$RABBIT_MGMT_PORT)"; else echo "rabbitmq  down"; rc=1; fi
+  if [ "$KAFKA" != on ]; then echo "kafka     off"
+  elif kafka_running; then echo "kafka     up    127.0.0.1:$KAFKA_PORT"; else echo "kafka     down"; rc=1; fi
   return $rc
 }
 
@@ -430,31 +538,34 @@ case "${1:-}" in
         start_postgres
         start_redises
         start_rabbitmq
+        start_kafka
         write_env_file
         log "all servers ready; settings in $ENV_FILE"
         ;;
       postgres) start_postgres ;;
       redis) start_redises ;;
       rabbitmq) start_rabbitmq ;;
-      *) die "unknown server '${2}': postgres, redis or rabbitmq" ;;
+      kafka) start_kafka ;;
+      *) die "unknown server '${2}': postgres, redis, rabbitmq or kafka" ;;
     esac
     ;;
   stop)
     case "${2:-all}" in
-      all) stop_rabbitmq; stop_redises; stop_postgres ;;
+      all) stop_kafka; stop_rabbitmq; stop_redises; stop_postgres ;;
       postgres) stop_postgres ;;
       redis) stop_redises ;;
       rabbitmq) stop_rabbitmq ;;
-      *) die "unknown server '${2}': postgres, redis or rabbitmq" ;;
+      kafka) stop_kafka ;;
+      *) die "unknown server '${2}': postgres, redis, rabbitmq or kafka" ;;
     esac
     ;;
   reset)
-    stop_rabbitmq; stop_redises; stop_postgres
+    stop_kafka; stop_rabbitmq; stop_redises; stop_postgres
     log "deleting $STATE (data, logs, generated secrets, the dev API key) and $PG_DIR"
     rm -rf "$PG_DIR" "${PG_OUTSIDE%/postgres}" "$STATE"
     ;;
   status) status ;;
   env) write_env_file && cat "$ENV_FILE" ;;
   rabbitmqctl) shift; rabbitmqctl "$@" ;;
-  *) echo "usage: $0 start [postgres|redis|rabbitmq] | stop [postgres|redis|rabbitmq] | reset | status | env | rabbitmqctl ARGS..." >&2; exit 2 ;;
+  *) echo "usage: $0 start [postgres|redis|rabbitmq|kafka] | stop [postgres|redis|rabbitmq|kafka] | reset | status | env | rabbitmqctl ARGS..." >&2; exit 2 ;;
 esac

@@ -88,6 +88,16 @@ CACHE_INVALIDATIONS = Counter(
     ["result"],
 )
 
+# ---------------------------------------------------------- stream publisher
+STREAM_PUBLISHED = Counter("orderly_stream_published", "Events Kafka acknowledged (and left the outbox)")
+STREAM_ERRORS = Counter("orderly_stream_errors", "Events Kafka refused or did not acknowledge in time (sent again)")
+STREAM_BACKLOG = Gauge(
+    "orderly_stream_outbox_events", "Events waiting in the outbox for Kafka", multiprocess_mode="max"
+)
+STREAM_OLDEST_AGE = Gauge(
+    "orderly_stream_lag_seconds", "Age of the oldest event not yet in Kafka (0 when none)", multiprocess_mode="max"
+)
+
 # ---------------------------------------------------------- every component
 REDIS_GUARD_TRIPS = Counter(
     "orderly_redis_guard_trips", "Redis failures that made a process skip Redis for a few seconds", ["purpose"]

@@ -3,7 +3,7 @@ only the folders below it, and the two entry points never import each other.
 
     web/, workers/          entry points: blueprints and CLI; Celery app, tasks, process mains
     orders/                 orders and jobs
-    webhooks/, access/      webhooks; API keys and limits (neither imports the other)
+    webhooks/, stream/, access/  webhooks; the Kafka event stream; API keys and limits (none imports another)
     infra/                  database, Redis, broker, errors, fault points, bootstrap
     models/, telemetry/     tables and enums; logs and metrics
     config.py               settings
@@ -26,9 +26,10 @@ ALLOWED: dict[str, set[str]] = {
     "celeryconfig": BASE | {"infra"},
     "access": BASE | {"models", "telemetry", "infra"},
     "webhooks": BASE | {"models", "telemetry", "infra"},
-    "orders": BASE | {"models", "telemetry", "infra", "webhooks"},
-    "web": BASE | {"models", "telemetry", "infra", "access", "webhooks", "orders", "celeryconfig"},
-    "workers": BASE | {"models", "telemetry", "infra", "access", "webhooks", "orders", "celeryconfig"},
+    "stream": BASE | {"models", "telemetry", "infra"},
+    "orders": BASE | {"models", "telemetry", "infra", "webhooks", "stream"},
+    "web": BASE | {"models", "telemetry", "infra", "access", "webhooks", "stream", "orders", "celeryconfig"},
+    "workers": BASE | {"models", "telemetry", "infra", "access", "webhooks", "stream", "orders", "celeryconfig"},
 }
 
 

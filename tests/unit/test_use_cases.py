@@ -113,11 +113,12 @@ def test_applying_a_create_makes_the_order_and_reports_both_events_with_it():
     order = uow.state.orders[job.order_id]
     assert (outcome.result, order.status, order.version, order.total_cents) == ("succeeded", "pending", 1, 500)
     assert invalidated == [(job.order_id, 1)]
+    # The order's change, then the job that made it (the stream keeps this order).
     assert [(e.type, e.payload.get("status"), e.payload.get("to_status")) for e in uow.state.outbox] == [
-        (EventType.JOB_FINISHED, "succeeded", None),
         (EventType.ORDER_STATUS_CHANGED, None, "pending"),
+        (EventType.JOB_FINISHED, "succeeded", None),
     ]
-    assert uow.state.outbox[1].payload["from_status"] is None and uow.state.outbox[1].payload["version"] == 1
+    assert uow.state.outbox[0].payload["from_status"] is None and uow.state.outbox[0].payload["version"] == 1
     assert told.told == [("finished", job.id, "succeeded", None)]
 
 
@@ -127,7 +128,7 @@ def test_a_transition_bumps_the_version_and_its_event_names_both_statuses():
     pay = submitted(uow, order_id, Command.PAY)
     assert apply.apply_job(uow, pay, taken, Recorder()).result == "succeeded"
     assert (uow.state.orders[order_id].status, uow.state.orders[order_id].version) == ("paid", 2)
-    changed = uow.state.outbox[-1].payload
+    changed = uow.state.outbox[-2].payload
     assert (changed["from_status"], changed["to_status"], changed["version"]) == ("pending", "paid", 2)
     assert [e.version for e in uow.state.order_events] == [1, 2]
 
