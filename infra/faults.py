@@ -14,7 +14,9 @@ The points: accept.after_commit (API, job committed, message not yet
 published), apply.before_commit (worker, the change is written but not
 committed), apply.after_commit (worker, committed, its message not yet
 acked), read.before_fill (API, order read from PostgreSQL, not yet put in
-the cache), relay.round (relay, at the start of each round).
+the cache), relay.round (relay, at the start of each round), stream.before_ack
+(stream publisher, events produced, Kafka's acks not awaited), stream.after_send
+(acknowledged by Kafka, not yet deleted from the outbox).
 """
 
 from __future__ import annotations

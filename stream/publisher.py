@@ -50,8 +50,9 @@ def publish_round(uow: StreamUnitOfWork, producer: Producer, topic: str, limit: 
             producer.produce(topic, key=messages.key(row), value=messages.value(row), headers=messages.headers(row),
                              on_delivery=delivered)  # fmt: skip
             producer.poll(0)  # serve delivery callbacks; a full local queue raises BufferError
+        fault_point("stream.before_ack")  # sent (perhaps only buffered), not acknowledged
         unacknowledged = producer.flush(ack_timeout)
-        fault_point("stream.after_send")
+        fault_point("stream.after_send")  # acknowledged, still in the outbox
         if unacknowledged or result.errors:
             metrics.STREAM_ERRORS.inc(len(result.errors) or unacknowledged)
             log.warning("Kafka acknowledged %d of %d events (%s): they go again next round",

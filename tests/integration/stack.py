@@ -46,7 +46,8 @@ def process_env(**extra: str) -> dict[str, str]:
     # Metrics are recorded, but only the session's stack serves them (on ports
     # of its own, conftest.py): the many APIs the tests start would collide.
     no_exporters = {
-        "API_METRICS_PORT": "0", "WORKER_METRICS_PORT": "0", "RELAY_METRICS_PORT": "0", "WEBHOOKS_METRICS_PORT": "0"
+        "API_METRICS_PORT": "0", "WORKER_METRICS_PORT": "0", "RELAY_METRICS_PORT": "0", "WEBHOOKS_METRICS_PORT": "0",
+        "STREAM_METRICS_PORT": "0",
     }  # fmt: skip
     # Test receivers listen on 127.0.0.1 with plain http (honoured in test mode only).
     webhooks = {"WEBHOOK_ALLOW_HTTP": "1"}
@@ -109,6 +110,11 @@ def start_webhook_sender(name: str = "webhooks", **env: str) -> subprocess.Popen
     settings = {"WEBHOOK_POLL_SECONDS": "0.1", "WEBHOOK_RETRY_BASE_SECONDS": "0.5", "WEBHOOK_TIMEOUT_SECONDS": "1",
                 "WEBHOOK_LEASE_SECONDS": "3", **env}  # fmt: skip
     return _start_module("workers.webhook_sender", name, settings)
+
+
+def start_stream_publisher(name: str = "stream", **env: str) -> subprocess.Popen[bytes]:
+    """The Kafka stream publisher, polling every 0.1 s."""
+    return _start_module("workers.stream_publisher", name, {"STREAM_POLL_SECONDS": "0.1", **env})
 
 
 def _start_module(module: str, name: str, settings: dict[str, str]) -> subprocess.Popen[bytes]:

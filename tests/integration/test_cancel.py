@@ -10,6 +10,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from infra.messaging import JobMessage
@@ -86,6 +87,13 @@ def test_a_cancel_that_meets_a_worker_mid_apply_waits_and_answers_409(api, sessi
     assert response.json()["job_status"] == "succeeded"
     assert took > 0.5  # it waited for the worker's commit
     assert len(events_of(session_factory, job_id)) == 1
+    # The stream reports the job once, as succeeded: the cancel that changed nothing reports nothing.
+    with session_factory() as session:
+        reported = session.execute(
+            sa.text("SELECT payload->>'status' FROM stream_outbox WHERE type = 'job.finished' "
+                    "AND payload->>'job_id' = :job_id"), {"job_id": job_id}
+        ).scalars().all()  # fmt: skip
+    assert reported == ["succeeded"]
 
 
 def test_a_job_held_by_a_stuck_worker_answers_409_running(api, session_factory, orders_uow):
