@@ -51,7 +51,7 @@ cat <<INFO
       -d '{"currency":"USD","items":[{"sku":"A-1","quantity":2,"unit_price_cents":1250}]}'
 
   A process that dies is started again (see docs/operations.md).
-  Ctrl-C stops the API, the worker, the relay, the webhook sender, Flower and the servers.
+  Ctrl-C stops the API, the worker, the relay, the webhook sender, the stream publisher, Flower and the servers.
 
 INFO
 

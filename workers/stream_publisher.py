@@ -40,13 +40,15 @@ def main() -> None:
         print(f"stream publisher {'healthy' if healthy else 'unhealthy'}: {reason}")
         sys.exit(0 if healthy else 1)
     logs.configure()
+    stop = liveness.stop_on_signals()
     if not settings.event_stream_enabled:
-        log.info("EVENT_STREAM_ENABLED is false: nothing to publish")
+        # Idle rather than gone: a supervisor would keep restarting it.
+        log.info("EVENT_STREAM_ENABLED is false: nothing to publish; idle until stopped")
+        stop.wait()
         return
     clients = build(settings, Role.STREAM)
     uow = StreamUnitOfWork(clients.session_factory)
     producer = Producer(kafka.producer_config(settings))
-    stop = liveness.stop_on_signals()
     port = metrics.serve("stream")
     heartbeat = liveness.Heartbeat(heartbeat_file, settings.relay_watchdog_seconds)
     heartbeat.start_watchdog()

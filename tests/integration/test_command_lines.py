@@ -65,7 +65,7 @@ def test_the_stack_as_make_run_starts_it_passes_no_password_as_an_argument(tmp_p
     stack.stop_supervised(supervised)
     execs = programs_and_arguments(trace)
     arguments = " ".join(args for _, args in execs)
-    for program in ("gunicorn", "celery", "workers.relay", "flower"):
+    for program in ("gunicorn", "celery", "workers.relay", "workers.stream_publisher", "flower"):
         assert program in arguments, program  # the trace saw every process start
     leaks = [(program, args[:200]) for program, args in execs if any(secret in args for secret in secrets)]
     assert leaks == []

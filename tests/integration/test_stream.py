@@ -5,6 +5,7 @@ loses nothing (docs/events.md)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -116,3 +117,27 @@ def test_a_publisher_killed_mid_round_never_loses_an_event(api, publisher, reade
         assert outbox_count(session_factory) == 0
     finally:
         stack.stop(replacement)
+
+
+def test_the_example_consumer_and_the_cli_tail_read_an_order_from_the_stream(api, publisher, reader, session_factory):
+    order_id = api.create_order()
+    all_arrived(reader, session_factory, [order_id])
+    env = stack.process_env(EVENT_STREAM_TOPIC=reader.topic, CONSUMER_GROUP=f"example-{order_id}")
+    example = subprocess.Popen([stack.BIN / "python", stack.ROOT / "examples" / "order_events_consumer.py"],
+                               cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wanted = f"order {order_id} is now pending (version 1)"
+        deadline = time.monotonic() + 60
+        assert example.stdout is not None
+        for line in example.stdout:  # bounded by the deadline and the kill below
+            if wanted in line or time.monotonic() > deadline:
+                break
+        assert wanted in line
+    finally:
+        example.terminate()
+        example.wait(timeout=30)
+    command = [stack.ROOT / "orderly", "events", "tail", "--from-beginning", "--order", order_id, "--limit", "2",
+               "--idle-seconds", "20"]  # fmt: skip
+    tail = subprocess.run(command, cwd=stack.ROOT, env=stack.process_env(), capture_output=True, text=True, timeout=120)
+    assert tail.returncode == 0, tail.stderr
+    assert [json.loads(line)["type"] for line in tail.stdout.splitlines()] == ["order.status_changed", "job.finished"]

@@ -25,7 +25,7 @@ def _alive(pid: int) -> bool:
 def test_a_killed_worker_is_started_again_and_ctrl_c_stops_everything(tmp_path):
     supervised = stack.start_supervised(tmp_path)
     try:
-        programs = ("web", "worker", "relay", "webhooks", "flower")
+        programs = ("web", "worker", "relay", "webhooks", "stream", "flower")
         first = {name: supervised.pid(name) for name in programs}
         assert all(first.values()), supervised.status()
         os.kill(first["worker"], signal.SIGKILL)  # as the OOM killer would
@@ -39,11 +39,11 @@ def test_a_killed_worker_is_started_again_and_ctrl_c_stops_everything(tmp_path):
         log = supervised.log.read_text()
         assert supervised.pid("worker") not in (0, first["worker"]), supervised.status()
         assert "exited: worker (terminated by SIGKILL; not expected)" in log
-        # Nobody else was stopped: same API, relay, webhook sender and Flower, still answering.
-        others = ("web", "relay", "webhooks", "flower")
+        # Nobody else was stopped: same API, relay, webhook sender, stream publisher and Flower, still answering.
+        others = ("web", "relay", "webhooks", "stream", "flower")
         assert {name: supervised.pid(name) for name in others} == {name: first[name] for name in others}
         assert requests.get(f"{supervised.api_url}/healthz", timeout=10).status_code == 200
-        children = [first["web"], first["relay"], first["webhooks"], first["flower"], supervised.pid("worker")]
+        children = [*(first[name] for name in others), supervised.pid("worker")]
     finally:
         stack.stop_supervised(supervised)
     assert supervised.supervisord.returncode == 0

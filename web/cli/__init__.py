@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.cli import jobs, keys, ops
+from web.cli import events, jobs, keys, ops
 
 
 def register_cli(app: Flask) -> None:
     keys.register(app)
     jobs.register(app)
     ops.register(app)
+    events.register(app)
