@@ -92,5 +92,6 @@ def test_the_shipped_scrape_config_names_the_default_exporter_ports():
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     assert targets == {"orderly-api": ["127.0.0.1:9101"], "orderly-worker": ["127.0.0.1:9102"],
-                       "orderly-relay": ["127.0.0.1:9103"], "orderly-webhooks": ["127.0.0.1:9104"]}  # fmt: skip
+                       "orderly-relay": ["127.0.0.1:9103"], "orderly-webhooks": ["127.0.0.1:9104"],
+                       "orderly-stream": ["127.0.0.1:9105"]}  # fmt: skip
     assert Path(PROMETHEUS / config["rule_files"][0]).is_file()

@@ -89,6 +89,8 @@ def test_every_long_running_service_has_a_health_check_and_a_restart_policy():
         "worker",
         "relay",
         "webhooks",
+        "kafka",
+        "stream",
         "flower",
     } == LONG_RUNNING
     for name in LONG_RUNNING:
@@ -155,7 +157,7 @@ def test_make_env_fills_every_password_once(tmp_path):
     subprocess.run(command, check=True, capture_output=True, timeout=30)
     values = dict(line.split("=", 1) for line in target.read_text().splitlines() if "=" in line and line[0] != "#")
     passwords = [value for name, value in values.items() if name.endswith("PASSWORD")]
-    assert len(passwords) == 6 and len(set(passwords)) == 6 and all(len(p) == 48 for p in passwords)
+    assert len(passwords) == 8 and len(set(passwords)) == 8 and all(len(p) == 48 for p in passwords)
     assert re.fullmatch(r"admin:[0-9a-f]{48}", values["FLOWER_BASIC_AUTH"])
     assert target.stat().st_mode & 0o777 == 0o600
     first = target.read_text()
