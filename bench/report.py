@@ -74,6 +74,10 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("hot_order", "orderly", "failed_version_conflict", "  failed for lack of retries", None),
     ("get_order", "orderly", "ok_per_s", "GET order (warm cache), req/s", ("flask_json", "bare", "ok_per_s")),
     ("get_order", "orderly", "p99_us", "GET order p99 (us)", ("flask_json", "bare", "p99_us")),
+    ("rest_read", "orderly", "ok_per_s", "REST: an order and its events (2 GETs), reads/s", None),
+    ("graphql_read", "orderly", "ok_per_s", "GraphQL: the same order and events (1 POST), reads/s",
+     ("rest_read", "orderly", "ok_per_s")),
+    ("graphql_read", "orderly", "p99_us", "GraphQL read p99 (us)", ("rest_read", "orderly", "p99_us")),
     ("get_job", "orderly", "ok_per_s", "GET job (poll), req/s", ("flask_json", "bare", "ok_per_s")),
     ("get_job", "orderly", "ok_per_s", "  of the bare pipeline's GET job", ("get_job", "bare", "ok_per_s")),
     ("readyz_flood", "orderly", "readyz_per_s", "/readyz at 1,000/s (open loop, no key): answered/s", None),
@@ -169,27 +173,50 @@ def chart(rows: list[dict[str, Any]], path: Path) -> Path | None:
     except ImportError:
         return None
     values = _values(rows)
-    bars = [
-        ("POST accepted", "post", "accepted_per_s"),
-        ("POST completed", "post", "completed_per_s"),
-        ("POST+poll completed", "poll", "client_completed_per_s"),
-        ("lifecycle commands", "lifecycle", "client_completed_per_s"),
+    # Each group: (label, {series: (phase, system, figure)}); groups the run lacks are left out.
+    series = ("bare", "bare + Flower", "orderly")
+    groups = [
+        ("POST only completed/s", {"bare": ("post", "bare", "completed_per_s"),
+                                   "bare + Flower": ("post_flower", "bare", "completed_per_s"),
+                                   "orderly": ("post", "orderly", "completed_per_s")}),
+        ("worker draining jobs/s", {"bare": ("drain", "bare", "drain_per_s"),
+                                    "bare + Flower": ("drain_flower", "bare", "drain_per_s"),
+                                    "orderly": ("drain", "orderly", "drain_per_s")}),
+        ("POST+poll completed/s", {"bare": ("poll", "bare", "client_completed_per_s"),
+                                   "orderly": ("poll", "orderly", "client_completed_per_s")}),
+        ("POST+wait completed/s", {"orderly": ("wait", "orderly", "client_completed_per_s")}),
+    ]  # fmt: skip
+    groups = [(label, keys) for label, keys in groups if any(values.get(k) for k in keys.values())]
+    latencies = [
+        ("20/s p50", "open_20", "finish_p50_ms"),
+        ("20/s p99", "open_20", "finish_p99_ms"),
+        ("POST+poll p50", "poll", "finish_p50_ms"),
+        ("POST+poll p99", "poll", "finish_p99_ms"),
+        ("250/s p50", "open_250", "finish_p50_ms"),
+        ("250/s p99", "open_250", "finish_p99_ms"),
     ]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    width = 0.38
-    for offset, system in ((-width / 2, "bare"), (width / 2, "orderly")):
-        medians = [statistics.median(values.get((p, system, f), [0])) for _, p, f in bars]
-        left.bar([i + offset for i in range(len(bars))], medians, width, label=system)
-    left.set_xticks(range(len(bars)), [b[0] for b in bars], rotation=15)
-    left.set_ylabel("per second (median)")
-    left.set_title("Throughput: Orderly beside the bare pipeline")
+    latencies = [item for item in latencies if values.get((item[1], "orderly", item[2]))]
+    if not groups:
+        return None
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    width = 0.27
+    for index, name in enumerate(series):
+        offset = (index - 1) * width
+        medians = [statistics.median(values.get(keys.get(name, ("", "", "")), [0])) for _, keys in groups]
+        left.bar([i + offset for i in range(len(groups))], medians, width, label=name)
+    left.set_xticks(range(len(groups)), [label for label, _ in groups], rotation=12)
+    left.set_ylabel("per second (median of the rounds)")
+    left.set_title("Throughput: Orderly beside its floors, same run")
     left.legend()
-    percentiles = ("finish_p50_ms", "finish_p95_ms", "finish_p99_ms")
-    for offset, system in ((-width / 2, "bare"), (width / 2, "orderly")):
-        medians = [statistics.median(values.get(("poll", system, p), [0])) for p in percentiles]
-        right.bar([i + offset for i in range(3)], medians, width, label=system)
-    right.set_xticks(range(3), ["p50", "p95", "p99"])
-    right.set_ylabel("ms, accepted -> finished (POST+poll)")
+    for index, name in enumerate(("bare", "orderly")):
+        offset = (index - 0.5) * width
+        medians = [
+            statistics.median(values.get((phase, name, figure_name), [0])) for _, phase, figure_name in latencies
+        ]
+        right.bar([i + offset for i in range(len(latencies))], medians, width, label=name)
+    right.set_xticks(range(len(latencies)), [label for label, _, _ in latencies], rotation=12)
+    right.set_yscale("log")
+    right.set_ylabel("ms, accepted -> finished (log scale)")
     right.set_title("Completion latency")
     right.legend()
     figure.tight_layout()

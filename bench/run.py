@@ -73,10 +73,17 @@ WATCHED = "_flower"
 
 class Bench:
     def __init__(
-        self, seconds: int, out: Path, profile: bool, pause_flower: bool = False, jobs_per_message: int | None = None
+        self,
+        seconds: int,
+        out: Path,
+        profile: bool,
+        pause_flower: bool = False,
+        jobs_per_message: int | None = None,
+        event_stream: bool = True,
     ) -> None:
         self.seconds = seconds
         self.jobs_per_message = jobs_per_message
+        self.event_stream = event_stream
         self.profile = profile
         self.pause_flower = pause_flower
         self.out = out
@@ -104,6 +111,7 @@ class Bench:
                 **({"JOBS_PER_MESSAGE": str(self.jobs_per_message)} if self.jobs_per_message else {}),
                 # Without Flower, no task events either: what watching costs is both.
                 **({"WORKER_SEND_TASK_EVENTS": "false"} if self.pause_flower else {}),
+                **({} if self.event_stream else {"EVENT_STREAM_ENABLED": "false"}),
                 "WORKER_METRICS_PORT": str(WORKER_METRICS_PORT),
             },
         )
@@ -125,9 +133,16 @@ class Bench:
 
     # ---------------------------------------------------------------- tools
     def wrk(
-        self, url: str, mode: str, target: str, seconds: int, path: str = "/", connections: int = CONNECTIONS
+        self,
+        url: str,
+        mode: str,
+        target: str,
+        seconds: int,
+        path: str = "/",
+        connections: int = CONNECTIONS,
+        body: str = "",
     ) -> dict[str, Any]:
-        env = {**os.environ, "BENCH_MODE": mode, "BENCH_TARGET": target, "BENCH_PATH": path}
+        env = {**os.environ, "BENCH_MODE": mode, "BENCH_TARGET": target, "BENCH_PATH": path, "BENCH_BODY": body}
         if target == "orderly":
             env["BENCH_KEY"] = self.key
         # A ?wait= answer may take up to 20 s: wrk's own 2 s timeout would count it an error.
@@ -168,9 +183,9 @@ class Bench:
         profiler = self.profiler if repeat == 0 and system == "orderly" else None
         if profiler:
             profiler.start(phase)
-        # Orderly's Flower and relay work in the background (event handling, a
-        # database round each second); they are paused while a floor is measured.
-        paused = [self.orderly.processes[r] for r in ("flower", "relay")] if system == "bare" else []
+        # Orderly's Flower, relay and stream publisher work in the background
+        # (event handling, database rounds); paused while a floor is measured.
+        paused = [self.orderly.processes[r] for r in ("flower", "relay", "stream")] if system == "bare" else []
         if system == "orderly" and self.pause_flower:
             paused = [self.orderly.processes["flower"]]
         for process in paused:
@@ -383,6 +398,35 @@ class Bench:
 
         return run
 
+    def rest_read_phase(self, order_path: str) -> Callable[[], dict[str, Any]]:
+        """An order and its events through REST: two GETs (the order from the cache)."""
+
+        def run() -> dict[str, Any]:
+            figures = self.wrk(
+                self.orderly.url, "get_pair", "orderly", self.seconds, f"{order_path}|{order_path}/events"
+            )
+            figures["ok_per_s"] = figures["accepted"] / figures["seconds"]
+            return figures
+
+        return run
+
+    def graphql_read_phase(self, order_path: str) -> Callable[[], dict[str, Any]]:
+        """The same data through GraphQL: one POST."""
+        order_id = order_path.rsplit("/", 1)[-1]
+        fields = (
+            "id status version currency totalCents customerRef createdAt updatedAt "
+            "items { sku quantity unitPriceCents } events { version command fromStatus toStatus jobId createdAt }"
+        )
+        query = f'{{ order(id: "{order_id}") {{ {fields} }} }}'
+
+        def run() -> dict[str, Any]:
+            env_body = json.dumps({"query": query})
+            figures = self.wrk(self.orderly.url, "graphql", "orderly", self.seconds, "/api/v1/graphql", body=env_body)
+            figures["ok_per_s"] = figures["accepted"] / figures["seconds"]
+            return figures
+
+        return run
+
     def readyz_flood_phase(self, order_path: str) -> Callable[[], dict[str, Any]]:
         """Issue 9: an authenticated client GETting an order at 100/s (open
         loop), its p99 alone, then while others send /readyz at 1,000/s
@@ -516,6 +560,8 @@ class Bench:
             ("open_wait_250", "orderly", self.open_wait_phase(250)),
             ("hot_order", "orderly", self.hot_order_phase()),
             ("get_order", "orderly", self.get_phase(self.orderly.url, "orderly", order_path)),
+            ("rest_read", "orderly", self.rest_read_phase(order_path)),
+            ("graphql_read", "orderly", self.graphql_read_phase(order_path)),
             ("readyz_flood", "orderly", self.readyz_flood_phase(order_path)),
             ("get_job", "bare", self.get_phase(self.bare.url, "bare", bare_job)),
             ("get_job", "orderly", self.get_phase(self.orderly.url, "orderly", orderly_job)),
@@ -578,6 +624,9 @@ def main() -> None:
         default=None,
         help="Orderly's JOBS_PER_MESSAGE for the run (default: as shipped)",
     )
+    parser.add_argument(
+        "--no-event-stream", action="store_true", help="Orderly with EVENT_STREAM_ENABLED=false: what the stream costs"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.seconds, args.repeats = 1, 1
@@ -585,7 +634,8 @@ def main() -> None:
         args.seconds, args.repeats, args.only = args.soak, 1, "poll"
     out = ROOT / ".local" / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True)
-    bench = Bench(args.seconds, out, args.profile, args.pause_flower, args.jobs_per_message)
+    bench = Bench(args.seconds, out, args.profile, args.pause_flower, args.jobs_per_message,
+                  event_stream=not args.no_event_stream)  # fmt: skip
     try:
         if args.preload:
             admin = dotenv_values(ROOT / ".local" / "admin.env")
@@ -593,6 +643,7 @@ def main() -> None:
             print(f"database preloaded with {args.preload:,} finished commands of another tenant in {seconds:.0f} s")
         bench.start()
         batching = f"; JOBS_PER_MESSAGE={args.jobs_per_message}" if args.jobs_per_message else ""
+        batching += "; EVENT_STREAM_ENABLED=false" if args.no_event_stream else ""
         print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases{batching}; "
               f"raw in {out}")  # fmt: skip
         only = set(filter(None, args.only.split(",")))

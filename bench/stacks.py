@@ -70,7 +70,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
 
 
 def start_orderly(port: int, flower_port: int, extra: dict[str, str] | None = None) -> Stack:
-    """API, worker, relay and Flower with the settings of `make run` (Procfile),
+    """API, worker, relay, stream publisher and Flower with the settings of `make run` (Procfile),
     and `extra` settings (a sweep's)."""
     extra = extra or {}
     orderly = Stack("orderly", f"http://127.0.0.1:{port}")
@@ -79,6 +79,10 @@ def start_orderly(port: int, flower_port: int, extra: dict[str, str] | None = No
     )
     orderly.processes["worker"] = stack.start_worker("bench", **AS_SHIPPED_LOGS, **extra)
     orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY, **AS_SHIPPED_LOGS, **extra)
+    orderly.processes["stream"] = stack.start_stream_publisher(
+        "bench-stream", STREAM_POLL_SECONDS=str(config.Settings.model_fields["stream_poll_seconds"].default),
+        **AS_SHIPPED_LOGS, **extra,
+    )  # fmt: skip
     env = stack.process_env()
     orderly.processes["flower"] = subprocess.Popen(
         [BIN / "celery", "-A", "workers", "flower", "--address=127.0.0.1", f"--port={flower_port}"],

@@ -8,6 +8,8 @@
 --                         finished job (a 202 falls back to GET ?wait=20)
 --              lifecycle  create, pay, ship, deliver one order, polling each job
 --              get        GET BENCH_PATH back to back
+--              get_pair   GET the two paths of BENCH_PATH ("A|B") one after the other; a pair is one read
+--              graphql    POST BENCH_BODY to BENCH_PATH back to back (a 200 without "errors" is one read)
 -- BENCH_TARGET orderly | bare (the paths and bodies of each API)
 -- BENCH_KEY    the API key (Orderly)
 --
@@ -16,6 +18,9 @@ local mode = os.getenv("BENCH_MODE") or "post"
 local target = os.getenv("BENCH_TARGET") or "orderly"
 local key = os.getenv("BENCH_KEY")
 local get_path = os.getenv("BENCH_PATH") or "/"
+local first_path, second_path = get_path:match("^([^|]+)|(.+)$")
+local graphql_body = os.getenv("BENCH_BODY") or ""
+local pair_half = 1
 
 local threads = {}
 function setup(thread)
@@ -59,6 +64,12 @@ function request()
   if mode == "get" then
     return wrk.format("GET", get_path, headers)
   end
+  if mode == "get_pair" then
+    return wrk.format("GET", pair_half == 1 and first_path or second_path, headers)
+  end
+  if mode == "graphql" then
+    return wrk.format("POST", get_path, headers, graphql_body)
+  end
   if state == "poll" then
     polls = polls + 1
     local prefix = target == "orderly" and "/api/v1/jobs/" or "/jobs/"
@@ -90,6 +101,18 @@ end
 function response(status, _, body)
   if mode == "get" then
     if status == 200 then accepted = accepted + 1 else unexpected = unexpected + 1 end
+  elseif mode == "get_pair" then
+    if status ~= 200 then
+      unexpected = unexpected + 1
+      pair_half = 1
+    elseif pair_half == 1 then
+      pair_half = 2
+    else
+      accepted = accepted + 1
+      pair_half = 1
+    end
+  elseif mode == "graphql" then
+    if status == 200 and not body:find('"errors"', 1, true) then accepted = accepted + 1 else unexpected = unexpected + 1 end
   elseif state == "post" then
     if status == 200 and mode == "prefer" then
       accepted = accepted + 1
