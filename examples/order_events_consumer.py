@@ -5,8 +5,9 @@ shipping or analytics services (docs/events.md).
 
 It joins a consumer group (one group per service: each service reads every
 event; the group's members share the partitions), handles each event, and
-commits its offset only after handling it: a crash re-reads the events it
-had not committed, so the handler must tolerate duplicates. The stream is
+commits offsets only for events it has handled (every COMMIT_EVERY events or
+second, and at exit): a crash re-reads the events it had not committed, so
+the handler must tolerate duplicates. The stream is
 at least once; `id` is the same in every copy of an event, so it is the
 de-duplication key (here an in-memory set of recent ids; a real service
 keeps the ids it handled in its own database, in the transaction that
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -26,6 +28,7 @@ from confluent_kafka import Consumer
 from dotenv import dotenv_values
 
 RECENT_IDS = 100_000
+COMMIT_EVERY = 500  # events, or one second, whichever comes first
 
 
 def settings() -> dict[str, str]:
@@ -52,12 +55,15 @@ def main() -> None:
         "sasl.username": env["KAFKA_USERNAME"],
         "sasl.password": env["KAFKA_PASSWORD"],
         "group.id": env.get("CONSUMER_GROUP", "example-service"),
-        "auto.offset.reset": "earliest",  # a new group starts with the oldest event kept
-        "enable.auto.commit": False,  # commit after handling, below
+        # A new group starts with the oldest event kept (AUTO_OFFSET_RESET=latest: the newest).
+        "auto.offset.reset": env.get("AUTO_OFFSET_RESET", "earliest"),
+        "enable.auto.commit": False,  # commit what was handled, below
+        "enable.auto.offset.store": False,  # an offset is stored only once its event is handled
     })  # fmt: skip
     consumer.subscribe([env.get("EVENT_STREAM_TOPIC", "orderly.order-events")])
     seen: OrderedDict[str, None] = OrderedDict()
     running = True
+    uncommitted, last_commit = 0, time.monotonic()
 
     def stop(*_: object) -> None:
         nonlocal running
@@ -68,6 +74,9 @@ def main() -> None:
     try:
         while running:
             message = consumer.poll(1.0)
+            if uncommitted and (uncommitted >= COMMIT_EVERY or time.monotonic() - last_commit >= 1):
+                consumer.commit(asynchronous=False)  # the offsets of what was handled
+                uncommitted, last_commit = 0, time.monotonic()
             if message is None:
                 continue
             if message.error():
@@ -81,8 +90,11 @@ def main() -> None:
                 seen[event["id"]] = None
                 if len(seen) > RECENT_IDS:
                     seen.popitem(last=False)
-            consumer.commit(message=message, asynchronous=False)
+            consumer.store_offsets(message=message)  # handled: may be committed
+            uncommitted += 1
     finally:
+        if uncommitted:
+            consumer.commit(asynchronous=False)
         consumer.close()
 
 

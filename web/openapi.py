@@ -105,7 +105,7 @@ _GRAPHQL_REQUEST = {
     "type": "object",
     "required": ["query"],
     "properties": {
-        "query": {"type": "string"},
+        "query": {"type": "string", "pattern": "\\S"},
         "variables": {"type": ["object", "null"]},
         "operationName": {"type": ["string", "null"]},
     },

@@ -163,6 +163,10 @@ def test_the_endpoint_refuses_what_is_not_one_json_operation(api, base_url):
     big = api.post("/api/v1/graphql", json={"query": '{ job(id: "1") { id } }', "pad": "x" * 70_000})
     assert big.status_code == 413 and big.headers["Content-Type"] == "application/problem+json"
     assert api.get("/api/v1/graphql", params={"query": '{ job(id: "1") { id } }'}).status_code == 405
+    for body in ({"query": " "}, {"query": '{ job(id: "1") { id } }', "operationName": "Nowhere"}):
+        refused = api.post("/api/v1/graphql", json=body)
+        assert (refused.status_code, refused.headers["Content-Type"]) == (400, "application/problem+json"), body
+        assert refused.json()["type"] == "https://orderly.dev/problems/invalid-graphql-request"
     anonymous = Api(base_url, "", uuid.uuid4())
     anonymous.http.headers.pop("Authorization")
     refused = anonymous.post("/api/v1/graphql", json={"query": '{ job(id: "1") { id } }'})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cross_web import HTTPException as StrawberryHTTPException  # what strawberry's views raise
 from flask import Blueprint, Request, Response, request
 from strawberry.flask.views import GraphQLView
 from strawberry.http import GraphQLHTTPResponse
@@ -36,7 +37,16 @@ class OrderlyGraphQLView(GraphQLView):
 
     def dispatch_request(self) -> Response:
         _refuse_unless_one_operation(request, self.max_body_bytes)
-        return super().dispatch_request()  # type: ignore[return-value]
+        try:
+            return self.run(request=request)
+        except StrawberryHTTPException as exc:
+            # Strawberry answers these in text/plain (e.g. an operationName
+            # naming no operation, a streaming Accept): a problem document, as
+            # everywhere in /api/v1.
+            slug = "invalid-graphql-request" if exc.status_code == 400 else "graphql-http-error"
+            raise Problem(
+                exc.status_code, slug, "Bad Request" if exc.status_code == 400 else "Error", exc.reason
+            ) from None
 
     def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         res, tenant = resources(), tenant_id()
@@ -79,6 +89,7 @@ def _refuse_unless_one_operation(req: Request, max_body_bytes: int) -> None:
     if not (
         isinstance(document, dict)
         and isinstance(document.get("query"), str)
+        and document["query"].strip()
         and isinstance(document.get("variables"), dict | None)
         and isinstance(document.get("operationName"), str | None)
     ):
@@ -86,7 +97,8 @@ def _refuse_unless_one_operation(req: Request, max_body_bytes: int) -> None:
             400,
             "invalid-graphql-request",
             "Bad Request",
-            'send {"query": "...", "variables": {...}, "operationName": "..."}: query a string, the others optional',
+            'send {"query": "...", "variables": {...}, "operationName": "..."}: a query that is not blank, '
+            "the others optional",
         )
 
 
