@@ -33,7 +33,13 @@ from graphql import (
     ValidationRule,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 
 from config import Settings
 
@@ -43,6 +49,7 @@ DEFAULT_PAGE = 20
 # handful of events and jobs; the loaders cap them at 100).
 LIST_ESTIMATES = {"events": 10, "jobs": 10}
 TOO_COMPLEX = "query-too-complex"
+DOCUMENTS_CACHED = 1024  # distinct documents whose parse and validation are kept (LRU)
 
 
 @dataclass
@@ -123,5 +130,13 @@ def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     ]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    # Factories: strawberry makes the extensions afresh for each request.
-    return [partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens), partial(AddValidationRules, rules)]
+    # Factories: strawberry makes the extensions afresh for each request. The
+    # parse and the validation (these rules included) of a document are
+    # cached, bounded: clients send the same few documents with other
+    # variables, and validating costs more than resolving a small query.
+    return [
+        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(ParserCache, maxsize=DOCUMENTS_CACHED),
+        partial(AddValidationRules, rules),
+        partial(ValidationCache, maxsize=DOCUMENTS_CACHED),
+    ]
