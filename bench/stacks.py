@@ -183,7 +183,7 @@ def start_bare(port: int, flower_port: int) -> Stack:
 
 
 def server_pids() -> dict[str, list[int]]:
-    """PostgreSQL, RabbitMQ and both Redis servers of the local stack (scripts/services.sh)."""
+    """PostgreSQL, RabbitMQ, both Redis servers and Kafka of the local stack (scripts/services.sh)."""
     local = ROOT / ".local"
     found: dict[str, list[int]] = {}
     for name, pidfile in (
@@ -191,6 +191,7 @@ def server_pids() -> dict[str, list[int]]:
         ("rabbitmq", local / "rabbitmq" / "rabbitmq.pid"),
         ("redis", local / "redis" / "redis.pid"),
         ("redis", local / "redis-cache" / "redis.pid"),  # the order cache's own server
+        ("kafka", local / "kafka" / "kafka.pid"),  # the stream's broker (a JVM on the same cores)
     ):
         if pidfile.is_file():
             found.setdefault(name, []).append(int(pidfile.read_text().split()[0]))

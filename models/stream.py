@@ -22,7 +22,9 @@ class StreamOutboxEvent(Base):
     __tablename__ = "stream_outbox"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    # Unique by construction (uuid4); no index: the outbox is written by
+    # every command and read only in seq order.
+    event_id: Mapped[uuid.UUID]
     tenant_id: Mapped[uuid.UUID]
     order_id: Mapped[uuid.UUID]
     type: Mapped[str] = mapped_column(String(40))

@@ -476,6 +476,11 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
+# One local node on a small machine it shares: few threads (the defaults
+# are sized for a dedicated broker).
+num.network.threads=2
+num.io.threads=2
+background.threads=2
 EOF
   )
 }

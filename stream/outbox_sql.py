@@ -10,7 +10,6 @@ only if its change committed.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -72,10 +71,3 @@ class StreamSql:
         """(events waiting, age in seconds of the oldest)."""
         row = self._session.execute(_LAG).one()
         return int(row[0]), float(row[1])
-
-    def event_ids(self, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of these events still wait (for the tests and the checker)."""
-        rows = self._session.execute(
-            text("SELECT event_id FROM stream_outbox WHERE event_id = ANY(:ids)"), {"ids": ids}
-        )
-        return {row[0] for row in rows}

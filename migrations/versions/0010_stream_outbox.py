@@ -32,7 +32,6 @@ def upgrade() -> None:
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_stream_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_stream_outbox_event_id")),
     )
 
 
