@@ -58,6 +58,16 @@ def test_a_key_over_its_rate_gets_429_and_others_do_not(limited):
     assert [quiet.get("/api/v1/orders").status_code for _ in range(RATE)] == [200] * RATE
 
 
+def test_graphql_shares_the_keys_rate_limit_with_rest(limited):
+    client = limited()
+    query = {"query": '{ job(id: "00000000-0000-0000-0000-000000000000") { id } }'}
+    rest = [client.get("/api/v1/orders").status_code for _ in range(RATE - 2)]
+    graphql = [client.post("/api/v1/graphql", json=query).status_code for _ in range(4)]
+    assert rest == [200] * (RATE - 2)
+    assert graphql == [200, 200, 429, 429]  # the same budget, whichever API spends it
+    assert client.get("/api/v1/orders").status_code == 429
+
+
 def test_the_rate_limit_fails_open_while_redis_is_down(limited):
     api = limited()
     with stopped("redis"):
