@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from infra.errors import NotFound
@@ -54,21 +55,24 @@ def events_by_order(
 ) -> dict[str, list[dict[str, Any]]]:
     """The events of several of the tenant's orders (already read with their
     tenant), in one statement: order id -> events in version order."""
-    found: dict[str, list[dict[str, Any]]] = {str(order_id): [] for order_id in order_ids}
     with uow:
-        for event in uow.queries.events_of(order_ids, per_order):
-            found[str(event.order_id)].append(event_view(event))
-    return found
+        return _by_order(order_ids, uow.queries.events_of(order_ids, per_order), event_view)
 
 
 def jobs_by_order(
     uow: OrdersUnitOfWork, tenant_id: uuid.UUID, order_ids: list[uuid.UUID], per_order: int
 ) -> dict[str, list[dict[str, Any]]]:
     """The newest jobs of several of the tenant's orders, in one statement."""
-    found: dict[str, list[dict[str, Any]]] = {str(order_id): [] for order_id in order_ids}
     with uow:
-        for job in uow.queries.jobs_of(tenant_id, order_ids, per_order):
-            found[str(job.order_id)].append(job_view(job))
+        return _by_order(order_ids, uow.queries.jobs_of(tenant_id, order_ids, per_order), job_view)
+
+
+def _by_order(
+    order_ids: list[uuid.UUID], rows: list[Any], view: Callable[[Any], dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {str(order_id): [] for order_id in order_ids}
+    for row in rows:
+        found[str(row.order_id)].append(view(row))
     return found
 
 
