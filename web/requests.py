@@ -76,17 +76,21 @@ def preferred_wait(request: Request) -> int | None:
 
 
 def idempotency(request: Request, body: Any) -> Idempotency | None:
+    key = idempotency_key(request)
+    return None if key is None else Idempotency.for_request(key, request.method, request.path, body)
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The Idempotency-Key header, or None; 400 when it is malformed."""
     key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.fullmatch(key):
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         raise Problem(
             400,
             "invalid-idempotency-key",
             "Bad Request",
             "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces)",
         )
-    return Idempotency.for_request(key, request.method, request.path, body)
+    return key
 
 
 def expected_version(request: Request) -> int | None:

@@ -120,6 +120,11 @@ def test_an_idempotency_key_names_one_mutation(api):
     assert by_header["createOrder"]["id"] == replay["createOrder"]["id"] != first["id"]
     both = "mutation($i: CreateOrderInput!) { a: createOrder(input: $i) { id } b: createOrder(input: $i) { id } }"
     two = gql(api, both, {"i": GRAPHQL_ORDER}, headers={"Idempotency-Key": "gql-3"})
+    malformed = api.post("/api/v1/graphql", json={"query": "{ __typename }"}, headers={"Idempotency-Key": "two words"})
+    assert (malformed.status_code, malformed.json()["type"]) == (
+        400,
+        "https://orderly.dev/problems/invalid-idempotency-key",
+    )
     assert [e["extensions"]["code"] for e in two["errors"]] == ["validation-error"]
 
 

@@ -25,6 +25,7 @@ from web.graphql_api.errors import formatted
 from web.graphql_api.loaders import OrderLoaders
 from web.graphql_api.schema import Context, build_schema
 from web.problems import Problem
+from web.requests import idempotency_key
 from web.resources import resources
 
 
@@ -54,7 +55,7 @@ class OrderlyGraphQLView(GraphQLView):
             resources=res,
             tenant_id=tenant,
             loaders=OrderLoaders(res.orders_autocommit, tenant),
-            idempotency_key=request.headers.get("Idempotency-Key"),
+            idempotency_key=idempotency_key(request),
         )
 
     def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -65,6 +66,7 @@ class OrderlyGraphQLView(GraphQLView):
 
 
 def _refuse_unless_one_operation(req: Request, max_body_bytes: int) -> None:
+    idempotency_key(req)  # a malformed header is refused as REST refuses it, whatever the document
     if req.mimetype != "application/json":
         raise Problem(415, "unsupported-media-type", "Unsupported Media Type", "send the body as application/json")
     too_large = Problem(  # as Werkzeug names it for the REST routes
