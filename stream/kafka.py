@@ -43,10 +43,10 @@ def producer_config(settings: Settings) -> dict[str, Any]:
 def ensure_topic(settings: Settings, timeout: float = 10) -> None:
     """Create the topic if it is missing (idempotent; replication 1 on one broker)."""
     admin = AdminClient(client_config(settings))
-    topics = admin.list_topics(timeout=timeout).topics
-    if settings.event_stream_topic in topics:
+    cluster = admin.list_topics(timeout=timeout)  # one metadata request: topics and brokers
+    if settings.event_stream_topic in cluster.topics:
         return
-    replication = min(3, len(admin.list_topics(timeout=timeout).brokers))
+    replication = min(3, len(cluster.brokers))
     futures = admin.create_topics(
         [NewTopic(settings.event_stream_topic, settings.event_stream_partitions, replication)], request_timeout=timeout
     )
