@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 Action = Callable[[], None]
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def _parse(spec: str) -> dict[str, Action]:
     actions: dict[str, Action] = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
@@ -41,7 +45,9 @@ def _parse(spec: str) -> dict[str, Action]:
         if kind == "exit":
             actions[name] = lambda: os._exit(70)
         elif kind == "sleep":
-            actions[name] = functools.partial(time.sleep, float(argument))
+            # time.sleep looked up at each call: under gevent (the API) it is
+            # then the patched one, and only the request at the point pauses.
+            actions[name] = functools.partial(_sleep, float(argument))
         else:
             raise ValueError(f"ORDERLY_FAULTS: unknown action {action!r} for {name!r}")
     return actions

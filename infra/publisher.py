@@ -114,6 +114,28 @@ class BackgroundPublisher:
                 self._in_flight_since = None
 
 
+class HeldMessages:
+    """A request's messages, held until it releases them: a request that will
+    wait on its job subscribes to the job's wake-up before the message goes
+    out (orders/waits.py). Not thread-safe: one per request."""
+
+    def __init__(self, publish: Callable[[JobMessage], None]) -> None:
+        self._publish = publish
+        self._held: list[JobMessage] = []
+
+    def __call__(self, message: JobMessage) -> None:
+        self._held.append(message)
+
+    def holds(self, job_id: uuid.UUID) -> bool:
+        return any(message.id == job_id for message in self._held)
+
+    def release(self) -> None:
+        """Publish what is held (at most once: a second call finds nothing)."""
+        held, self._held = self._held, []
+        for message in held:
+            self._publish(message)
+
+
 class DirectPublisher:
     """Publishes at once and waits for the broker's confirm: for processes
     whose caller may wait (the relay's rounds, the operator CLI). Thread-safe."""

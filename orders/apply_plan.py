@@ -15,9 +15,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any
 
 from models import Command, InvalidTransition, JobErrorCode, JobStatus, OrderStatus, next_status
+from orders.views import job_view
 from webhooks import outbox
 
 
@@ -37,6 +39,9 @@ class Outcome:
     command: str | None = None  # unknown when skipped
     accepted_at: datetime | None = None  # the job's created_at
     request_id: str | None = None  # of the request that accepted it: its log lines carry it
+    # The finished job as GET /jobs/{id} shows it, for the requests waiting
+    # on it (orders/waits.py); None when not known without a read.
+    view: dict[str, Any] | None = None
 
 
 @dataclass
@@ -132,18 +137,20 @@ class Plan:
                 job.tenant_id, job.id, job.command, order.id, from_status, order.status, order.version
             )
         )
-        self._finish(job, JobStatus.SUCCEEDED, None)
-        self.outcomes.append(Outcome(job.id, Result.SUCCEEDED, None, job.command, job.created_at, job.request_id))
+        view = self._finish(job, JobStatus.SUCCEEDED, None)
+        self.outcomes.append(Outcome(job.id, Result.SUCCEEDED, None, job.command, job.created_at, job.request_id, view))
 
     def _fail(self, job: Any, code: JobErrorCode, detail: str) -> None:
-        self._finish(job, JobStatus.FAILED, {"code": str(code), "detail": detail})
-        self.outcomes.append(Outcome(job.id, Result.FAILED, code, job.command, job.created_at, job.request_id))
+        view = self._finish(job, JobStatus.FAILED, {"code": str(code), "detail": detail})
+        self.outcomes.append(Outcome(job.id, Result.FAILED, code, job.command, job.created_at, job.request_id, view))
 
-    def _finish(self, job: Any, status: JobStatus, error: dict[str, str] | None) -> None:
+    def _finish(self, job: Any, status: JobStatus, error: dict[str, str] | None) -> dict[str, Any]:
+        """Record the job's result; returns the job as it will read once committed."""
         self.results.append({"id": str(job.id), "status": str(status), "error": error})
         self.events.append(
             outbox.job_finished(job.tenant_id, job.id, job.command, job.order_id, status, error, self.now)
         )
+        return finished_job_view(job, status, error, self.now)
 
 
 class _Refused(Exception):
@@ -152,6 +159,16 @@ class _Refused(Exception):
     def __init__(self, code: JobErrorCode, detail: str) -> None:
         super().__init__(detail)
         self.code = code
+
+
+def finished_job_view(job: Any, status: JobStatus, error: dict[str, str] | None, now: datetime) -> dict[str, Any]:
+    """`job` (a started job row, with its attempts and started_at) as the
+    batch's write leaves it: the same dict a read of it gives (orders/views.py)."""
+    finished = SimpleNamespace(
+        id=job.id, command=job.command, order_id=job.order_id, status=str(status), attempts=job.attempts,
+        error=error, created_at=job.created_at, started_at=job.started_at, finished_at=now,
+    )  # fmt: skip
+    return job_view(finished)
 
 
 def order_total_cents(items: list[dict[str, Any]]) -> int:

@@ -29,7 +29,8 @@ from webhooks.outbox import Event, as_parameter, deliveries_cte
 _START = text("""
 UPDATE jobs SET attempts = attempts + 1, started_at = coalesce(started_at, now()), last_attempt_at = now()
 WHERE id IN (SELECT id FROM jobs WHERE id = ANY(:ids) AND status = :queued ORDER BY id FOR UPDATE)
-RETURNING id, tenant_id, command, order_id, payload, expected_version, request_id, created_at
+RETURNING id, tenant_id, command, order_id, payload, expected_version, request_id, created_at,
+          attempts, started_at
 """)
 
 _LOCK_ORDERS = text("""

@@ -53,8 +53,9 @@ def cancel_job(
                 raise
             if cancelled is not None:
                 uow.commit()
-                finished.cancelled(job_id, job.command)
-                return job_view(cancelled), True
+                view = job_view(cancelled)
+                finished.cancelled(job_id, job.command, view)
+                return view, True
             job = uow.cancel.job(tenant_id, job_id)  # a worker finished it meanwhile
             assert job is not None, "jobs are never deleted"
     if job.status == JobStatus.CANCELLED:

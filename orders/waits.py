@@ -1,16 +1,21 @@
 """Waiting on a job without polling: `GET /api/v1/jobs/{id}?wait=N`.
 
 The worker publishes on Redis channel `orderly:job:<id>` after the commit
-that finishes the job (`announce_finished`). Each API process keeps one
-subscriber connection (`JobWaits`), on which it subscribes to the channels
-of the jobs its requests wait on; a message wakes them.
+that finishes the job (`announce_finished`); the message is the finished
+job as a read shows it (or just "finished" when the worker did not have it
+at hand). Each API process keeps one subscriber connection (`JobWaits`), on
+which it subscribes to the channels of the jobs its requests wait on; a
+message wakes them.
 
-No busy loop, and at most two database reads per wait: the request
+No busy loop, and at most one database read per wait: the request
 subscribes, waits until Redis has confirmed the subscription, reads the job
-(finished: answer), else waits for the message or its deadline and reads the
-job once more. Because the subscription is confirmed before that read, a
-job that finishes in between cannot be missed: either the read sees it
-finished, or its commit, and so its message, comes after the subscription.
+(finished: answer), else waits for the message, which holds the finished
+job (a read only when it does not, or at the deadline). Because the
+subscription is confirmed before that read, a job that finishes in between
+cannot be missed: either the read sees it finished, or its commit, and so
+its message, comes after the subscription. A `Prefer: wait` POST reads
+nothing: it subscribes before its job's message is published, so the job
+cannot finish before the subscription.
 When Redis is down a wait simply ends at its deadline with the job as it is
 (a poll with a delay), never with an error; when the subscriber reconnects
 (within a second of Redis coming back), the requests that waited meanwhile
@@ -19,12 +24,14 @@ are woken to read their job once more, finished or not.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 
@@ -45,17 +52,30 @@ def channel(job_id: uuid.UUID) -> str:
     return f"{CHANNEL_PREFIX}{job_id}"
 
 
-def announce_finished(client: redis.Redis, guard: FailFast, job_ids: Sequence[uuid.UUID]) -> None:
+# A finished job's id, and the job as a read shows it (None: not at hand).
+Announcement = tuple[uuid.UUID, dict[str, Any] | None]
+
+
+def announce_finished(client: redis.Redis, guard: FailFast, finished: Sequence[Announcement]) -> None:
     """After the commit that finished the jobs (the worker's, or a cancel's):
     wake whoever waits on them (nobody, usually), one round trip for all."""
 
     def publish() -> None:
         pipe = client.pipeline(transaction=False)
-        for job_id in job_ids:
-            pipe.publish(channel(job_id), "finished")
+        for job_id, view in finished:
+            pipe.publish(channel(job_id), "finished" if view is None else json.dumps(view))
         pipe.execute()
 
     guard.call(publish)
+
+
+def _announced_view(job_id: str, data: object) -> dict[str, Any] | None:
+    """The finished job a message carries, if it is one and names this job."""
+    try:
+        view = json.loads(data)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None  # "finished", from a worker that had no view (or an older one)
+    return view if isinstance(view, dict) and view.get("id") == job_id else None
 
 
 class _Channel:
@@ -64,6 +84,7 @@ class _Channel:
         self.subscribed = threading.Event()  # Redis confirmed the subscription
         self.wake = threading.Event()
         self.announced = False  # the worker's message came (else a wake means: read again)
+        self.view: dict[str, Any] | None = None  # the finished job the message carried
         self.recheck = False  # subscribed by the listener on (re)connect: read again once confirmed
 
 
@@ -83,28 +104,45 @@ class JobWaits:
         self._broken = False  # a (un)subscribe failed: the listener reconnects
         self._listener = ProcessThread("job-waits", self._listen, on_start=self._forget_parents_subscriber)
 
-    def wait(self, key_id: str, job_id: uuid.UUID, seconds: float, read: Callable[[], bool]) -> None:
-        """Return once `read()` says the job is finished, or after `seconds`.
+    def wait(
+        self,
+        key_id: str,
+        job_id: uuid.UUID,
+        seconds: float,
+        read: Callable[[], bool],
+        take: Callable[[dict[str, Any]], bool],
+        publish: Callable[[], None] | None = None,
+    ) -> None:
+        """Return once the job is finished, or after `seconds`.
 
-        `read` reads the job (and keeps it for the answer); it is called
-        once, or twice when the job was not finished at the first call
-        (once more each time the subscriber reconnects during the wait).
-        Raises RateLimited beyond the key's concurrent waits."""
+        `read()` reads the job (and keeps it for the answer), `take(view)`
+        keeps the finished job a wake-up carried; both say whether it is
+        finished. `read` is called at most once when the wake-up carries the
+        job (once more each time the subscriber reconnects during the wait).
+        `publish`, for a job just accepted: sends its message once the
+        subscription is confirmed; the job cannot have finished before
+        that, so it is not read first. Raises RateLimited beyond the key's
+        concurrent waits (then `publish` is not called: the caller must)."""
         self._hold(key_id)
         name = channel(job_id)
         metrics.JOB_WAITS_IN_PROGRESS.inc()
         try:
+            fault_point("wait.before_subscribe")
             entry = self._subscribe(name)
             deadline = time.monotonic() + seconds
+            confirmed = False
             if self._pubsub is not None:  # else Redis is down: no message will come
-                entry.subscribed.wait(min(SUBSCRIBE_CONFIRM_SECONDS, seconds))
+                confirmed = entry.subscribed.wait(min(SUBSCRIBE_CONFIRM_SECONDS, seconds))
             fault_point("wait.after_subscribe")
-            finished = read()
+            if publish is not None:
+                publish()
+            finished = False if publish is not None and confirmed else read()
             while not finished and entry.wake.wait(max(0.0, deadline - time.monotonic())):
                 entry.wake.clear()
-                finished = read()
                 if entry.announced:
+                    finished = take(entry.view) if entry.view is not None else read()
                     break
+                finished = read()
                 # Woken after the subscriber (re)connected, not by the worker:
                 # the job may have finished unheard; now subscribed, keep waiting.
             if not finished and time.monotonic() >= deadline:
@@ -207,5 +245,6 @@ class JobWaits:
                 entry.recheck = False
                 entry.wake.set()
         elif message.get("type") == "message":
+            entry.view = _announced_view(str(name)[len(CHANNEL_PREFIX) :], message.get("data"))
             entry.announced = True
             entry.wake.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -37,19 +38,26 @@ def cancel_job(job_id: uuid.UUID) -> Response:
     return jsonify(job)
 
 
-def read_job(res: Resources, job_id: uuid.UUID, wait: int | None) -> dict[str, Any]:
+def read_job(
+    res: Resources, job_id: uuid.UUID, wait: int | None, publish: Callable[[], None] | None = None
+) -> dict[str, Any]:
     """The tenant's job; with `wait`, once it has finished or `wait` seconds
-    have passed (orders/waits.py). RateLimited beyond the key's waits."""
+    have passed (orders/waits.py; `publish` sends the message of a job this
+    request just accepted). RateLimited beyond the key's waits."""
     job: dict[str, Any] = {}
 
     def read() -> bool:
         job.update(queries.get_job(res.orders_autocommit(), tenant_id(), job_id))
         return job["status"] in FINISHED
 
+    def take(view: dict[str, Any]) -> bool:
+        job.update(view)
+        return job["status"] in FINISHED
+
     if wait is None:
         read()
     else:
-        res.job_waits.wait(key_id(), job_id, wait, read)
+        res.job_waits.wait(key_id(), job_id, wait, read, take, publish)
     return job
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from infra.errors import RateLimited
+from infra.messaging import Enqueue
+from infra.publisher import HeldMessages
 from models import FINISHED, Command
 from orders import accept, queries
 from orders.views import JobFields
@@ -29,16 +32,18 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 def create_order() -> Response:
     body, raw = json_body(request, CreateOrder)
     res = resources().accepting()
-    job = accept.submit_create(
-        res.orders_autocommit(),
-        tenant_id(),
-        body.model_dump(mode="json"),
-        res.publisher,
-        idempotency(request, raw),
-        backlog=res.backlog,
-        request_id=request_ids.current(),
+    return _accept(
+        res,
+        lambda enqueue: accept.submit_create(
+            res.orders_autocommit(),
+            tenant_id(),
+            body.model_dump(mode="json"),
+            enqueue,
+            idempotency(request, raw),
+            backlog=res.backlog,
+            request_id=request_ids.current(),
+        ),
     )
-    return _answer(res, job)
 
 
 @bp.post("/<uuid:order_id>/commands")
@@ -54,29 +59,44 @@ def delete_order(order_id: uuid.UUID) -> Response:
 
 def _submit(order_id: uuid.UUID, command: Command, raw: object) -> Response:
     res = resources().accepting()
-    job = accept.submit_command(
-        res.orders_autocommit(),
-        tenant_id(),
-        order_id,
-        command,
-        res.publisher,
-        expected_version=expected_version(request),
-        idempotency=idempotency(request, raw),
-        backlog=res.backlog,
-        request_id=request_ids.current(),
+    return _accept(
+        res,
+        lambda enqueue: accept.submit_command(
+            res.orders_autocommit(),
+            tenant_id(),
+            order_id,
+            command,
+            enqueue,
+            expected_version=expected_version(request),
+            idempotency=idempotency(request, raw),
+            backlog=res.backlog,
+            request_id=request_ids.current(),
+        ),
     )
-    return _answer(res, job)
 
 
-def _answer(res: Resources, job: JobFields) -> Response:
-    """202 with the job; with `Prefer: wait=N`, the finished job (200,
-    Preference-Applied) if it finishes within N seconds. The command is
-    accepted either way: past the key's bound on waits, it is simply 202."""
+def _accept(res: Resources, submit: Callable[[Enqueue], JobFields]) -> Response:
+    """202 with the job `submit(enqueue)` accepted; with `Prefer: wait=N`,
+    the finished job (200, Preference-Applied) if it finishes within N
+    seconds. The command is accepted either way: past the key's bound on
+    waits, it is simply 202. A waiting request holds its job's message until
+    it has subscribed to the job's wake-up, so it need not read the job."""
     wait = preferred_wait(request)
-    finished: dict[str, Any] = {}
-    if wait is not None:
+    if wait is None:
+        return _answer(submit(res.publisher), wait, {})
+    held = HeldMessages(res.publisher)
+    try:
+        job = submit(held)
+        finished: dict[str, Any] = {}
+        publish = held.release if held.holds(job.id) else None  # else a replay: read it
         with contextlib.suppress(RateLimited):  # past the key's bound: the plain 202
-            finished = read_job(res, job.id, wait)
+            finished = read_job(res, job.id, wait, publish)
+    finally:
+        held.release()
+    return _answer(job, wait, finished)
+
+
+def _answer(job: JobFields, wait: int | None, finished: dict[str, Any]) -> Response:
     if finished.get("status") in FINISHED:
         response = jsonify(finished)
         response.headers["Preference-Applied"] = f"wait={wait}"

@@ -4,6 +4,7 @@ the job as it stands; never a busy loop, never an error when Redis is down."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import redis
 import requests
 from sqlalchemy import text
 
@@ -175,3 +177,84 @@ def test_a_post_that_prefers_to_wait_is_202_when_the_job_does_not_finish_in_time
     assert "Preference-Applied" not in response.headers
     assert 0.9 < took < 5
     assert api.wait(response.json(), timeout=60)["status"] == "succeeded"  # accepted all the same
+
+
+def test_what_a_wake_up_carries_is_what_a_read_gives(api, session_factory):
+    """The worker's wake-up carries the finished job, and waiting requests
+    answer with it: it must equal a read, whatever the outcome."""
+    created = api.post("/api/v1/orders", json=ORDER, headers={"Prefer": "wait=10"})
+    assert created.status_code == 200, created.text
+    refused = api.post(f"/api/v1/orders/{created.json()['order_id']}/commands", json={"command": "ship"},
+                       headers={"Prefer": "wait=10"})  # fmt: skip
+    assert (refused.status_code, refused.json()["status"]) == (200, "failed")  # pending orders cannot ship
+    stuck = stuck_job(session_factory, api)
+    canceller = threading.Timer(0.5, api.post, args=[f"/api/v1/jobs/{stuck}/cancel"])
+    canceller.start()
+    cancelled = api.get(f"/api/v1/jobs/{stuck}?wait=10")
+    canceller.join()
+    assert cancelled.json()["status"] == "cancelled"
+    for answer in (created, refused, cancelled):
+        assert answer.json() == api.get(f"/api/v1/jobs/{answer.json()['id']}").json()
+
+
+def test_a_wake_up_without_the_job_makes_the_request_read_it(api, session_factory, settings):
+    """A wake-up of "finished" (a worker of an older version), or one naming
+    another job: the request reads the job."""
+    client = redis.Redis.from_url(settings.redis_url)
+    for data in ("finished", json.dumps({"id": str(uuid.uuid4()), "status": "failed"})):
+        job_id = stuck_job(session_factory, api)
+
+        def finish_and_announce(job_id: str = job_id, data: str = data) -> None:
+            with session_factory() as session:
+                session.execute(text("UPDATE jobs SET status = 'succeeded', finished_at = now() WHERE id = :id"),
+                                {"id": job_id})  # fmt: skip
+                session.commit()
+            client.publish(f"orderly:job:{job_id}", data)
+
+        announcer = threading.Timer(0.5, finish_and_announce)
+        announcer.start()
+        response, took = timed_get(api, f"/api/v1/jobs/{job_id}?wait=15")
+        announcer.join()
+        assert response.json()["status"] == "succeeded", data
+        assert took < 5, data  # woken, not the deadline
+
+
+def test_a_post_that_waits_publishes_only_once_subscribed(api_with):
+    """A `Prefer: wait` POST does not read its job before waiting: it holds
+    the message until Redis has confirmed the subscription. Its request here
+    pauses 2 s before subscribing; were the message out before, the job
+    would finish unheard and the answer come at the 15 s deadline."""
+    api = api_with(ORDERLY_FAULTS="wait.before_subscribe=sleep:2")
+    # Twice: the process's first wait starts its subscriber, which reads once
+    # more when connected (as after a reconnect); the second wait does not.
+    for _ in range(2):
+        started = time.monotonic()
+        response = api.post("/api/v1/orders", json=ORDER, headers={"Prefer": "wait=15"})
+        took = time.monotonic() - started
+        assert (response.status_code, response.json()["status"]) == (200, "succeeded")
+        assert 1.9 < took < 6
+
+
+def test_a_post_past_the_bound_on_waits_is_published_at_once(api_with, session_factory):
+    """Past the key's waits the POST is a plain 202; the message it held for
+    the wait goes out all the same (not 10 s later by the relay)."""
+    api = api_with(MAX_WAITS_PER_KEY="1")
+    holder = threading.Thread(target=api.get, args=(f"/api/v1/jobs/{stuck_job(session_factory, api)}?wait=6",))
+    holder.start()
+    time.sleep(1)
+    response = api.post("/api/v1/orders", json=ORDER, headers={"Prefer": "wait=5"})
+    assert response.status_code == 202
+    time.sleep(1)  # the relay would publish it 2 s after the accept at the earliest (stack.py)
+    applied = api.get(f"/api/v1/jobs/{response.json()['id']}").json()
+    holder.join()
+    assert applied["status"] == "succeeded"
+
+
+def test_with_redis_down_a_post_that_waits_is_still_published(api):
+    with stopped("redis"):
+        started = time.monotonic()
+        response = api.post("/api/v1/orders", json=ORDER, headers={"Prefer": "wait=2"})
+        took = time.monotonic() - started
+    # No wake-up can come: the job is read at the deadline, applied by then.
+    assert (response.status_code, response.json()["status"]) == (200, "succeeded")
+    assert 1.9 < took < 6

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ BUDGET = {
     # (after it): the use case now does both, so both are counted.
     "apply a create": (4, 2),
     "apply a command": (5, 2),
+    # A waiting request reads nothing after the wake-up, which carries the
+    # finished job; a `Prefer: wait` POST not even before it, as it
+    # subscribes before its message is published. Measured with the apply
+    # that finishes the job (4, 2) and without the (un)subscribe commands.
+    "Prefer: wait POST, applied meanwhile": (1 + 4, 3 + 2),
+    "GET ?wait, applied meanwhile": (1 + 4, 2 + 2),
 }
 
 
@@ -164,3 +171,57 @@ def test_round_trips_per_request_stay_within_budget(round_trips, settings, sessi
     within_budget("apply a command", round_trips.measure(lambda: apply(pay["id"])))
     assert outcomes == ["succeeded", "succeeded", "succeeded"]
     assert client.get(f"/api/v1/orders/{job['order_id']}", headers=headers).get_json()["status"] == "paid"
+
+
+def test_a_waiting_request_reads_nothing_after_the_wake_up(round_trips, settings, session_factory, finished):
+    """A waiting request, counted together with the worker's apply that
+    finishes its job meanwhile (in this process, in the publisher's thread
+    or a timer's)."""
+    from web import create_app
+    from web.resources import resources
+
+    worker = OrdersUnitOfWork(make_session_factory(make_engine(settings.database_url)))
+    cache = OrderCache(make_redis(settings.cache_redis_url), settings.cache_ttl_seconds)
+    applied: list[str] = []
+
+    def apply(job_id: uuid.UUID) -> None:
+        applied.append(apply_job(worker, job_id, cache.invalidate_many, finished).result)
+
+    app = create_app(settings)
+    with app.app_context():  # the "worker" applies each job as its message is published
+        resources().clients.background_publisher = BackgroundPublisher(
+            lambda messages: [apply(m.id) for m in messages] and []
+        )
+    with session_factory() as session:
+        issued = api_keys.create_key(session, f"trips-{uuid.uuid4().hex[:8]}")
+        session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {issued.plaintext}"}
+
+    answers: list[dict[str, Any]] = []
+
+    def prefer_wait() -> None:
+        response = client.post("/api/v1/orders", json=ORDER, headers={**headers, "Prefer": "wait=10"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        answers.append(response.get_json())
+
+    prefer_wait()  # warm: pools connected, the key looked up, the subscriber connected, the worker's types read
+    within_budget("Prefer: wait POST, applied meanwhile", round_trips.measure(prefer_wait))
+    # What the wake-up carried is what a read gives.
+    assert answers[-1] == client.get(f"/api/v1/jobs/{answers[-1]['id']}", headers=headers).get_json()
+
+    # A job whose message is held back, applied 0.3 s into the GET's wait.
+    with app.app_context():
+        resources().clients.background_publisher = BackgroundPublisher(lambda _messages: [])
+    job = client.post("/api/v1/orders", json=ORDER, headers=headers).get_json()
+    later = threading.Timer(0.3, apply, args=[uuid.UUID(job["id"])])
+
+    def get_wait() -> None:
+        later.start()
+        answers.append(client.get(f"/api/v1/jobs/{job['id']}?wait=10", headers=headers).get_json())
+        later.join()
+
+    within_budget("GET ?wait, applied meanwhile", round_trips.measure(get_wait))
+    assert answers[-1]["status"] == "succeeded"
+    assert answers[-1] == client.get(f"/api/v1/jobs/{job['id']}", headers=headers).get_json()
+    assert applied == ["succeeded"] * 3

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from models import JobStatus
+from models.base import utcnow
 from orders.apply_plan import Plan
 from webhooks.outbox import Event
 
@@ -105,6 +106,7 @@ class FakeStore:
             job = self._db.jobs.get(job_id)
             if job is not None and job.status == JobStatus.QUEUED:
                 job.attempts += 1
+                job.started_at = job.started_at or utcnow()
                 started.append(copy.copy(job))
         return started
 
@@ -181,7 +183,7 @@ class Recorder:
         for o in outcomes:
             self.told.append(("finished", o.job_id, str(o.result), None if o.error_code is None else str(o.error_code)))
 
-    def cancelled(self, job_id: uuid.UUID, command: str) -> None:
+    def cancelled(self, job_id: uuid.UUID, command: str, view: dict[str, Any] | None = None) -> None:
         self.told.append(("cancelled", job_id))
 
     def skipped(self, count: int = 1) -> None:
