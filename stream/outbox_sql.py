@@ -10,6 +10,7 @@ only if its change committed.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -35,8 +36,10 @@ stream_outbox_rows AS (
 )"""
 
 
+@functools.cache
 def enabled() -> bool:
-    """The value the changing statements bind as :stream."""
+    """The value the changing statements bind as :stream (read once per
+    process: building the settings costs more than a worker's whole batch)."""
     return config.current().event_stream_enabled
 
 
