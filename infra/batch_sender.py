@@ -57,8 +57,9 @@ class BatchSender:
         self._nacked: set[int] = set()
 
     @classmethod
-    def for_broker(cls, broker_url: str, per_message: int) -> BatchSender:
-        """A sender of job messages to the command queue of celeryconfig.py.
+    def for_broker(cls, broker_url: str, per_message: int, queue: Queue | None = None) -> BatchSender:
+        """A sender of job messages to the command queue of celeryconfig.py
+        (or to `queue`).
 
         Its Celery app only builds messages (the workers' app, with the
         tasks, is workers/celery_app.py): publishing needs no import of the
@@ -66,7 +67,7 @@ class BatchSender:
         app = Celery("orderly-publisher", set_as_current=False)
         app.config_from_object("celeryconfig")
         app.conf.broker_url = broker_url
-        return cls(app, APPLY_JOBS_TASK, app.conf.task_queues[0], per_message)
+        return cls(app, APPLY_JOBS_TASK, queue or app.conf.task_queues[0], per_message)
 
     def __call__(self, jobs: Sequence[JobMessage]) -> list[uuid.UUID]:
         """Publish one message per job; returns the jobs the broker refused

@@ -3,8 +3,11 @@
 Not a timing test: it counts, against the real servers, the messages that
 wait for PostgreSQL's answer (libpq's protocol trace: every Sync of the
 extended protocol and every simple Query, which is how psycopg sends BEGIN,
-COMMIT and ROLLBACK) and the Redis commands, for one accept, one poll and one
-apply, warm (pools connected, the API key seen before). docs/performance.md
+COMMIT and ROLLBACK), the Redis round trips (a command, or a pipeline of
+them) and, for the accept's publish, the AMQP writes and the frames read
+back (the confirms), for one accept, one poll and one apply, warm (pools
+connected, the API key seen before). The worker's ack is Celery's, after
+the apply, and not counted: one basic.ack per message. docs/performance.md
 explains the figures; raise a budget only with a reason written there.
 """
 
@@ -19,13 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import amqp.transport
 import psycopg
 import pytest
 import redis
+import redis.client
+from kombu import Queue
 from sqlalchemy import Engine, event
 
 from access import api_keys
+from infra.batch_sender import BatchSender
 from infra.db import make_engine, make_session_factory
+from infra.messaging import JobMessage
 from infra.publisher import BackgroundPublisher
 from infra.redis_client import make_redis
 from orders.apply import apply_job
@@ -33,9 +41,9 @@ from orders.cache import OrderCache
 from orders.unit_of_work import OrdersUnitOfWork
 from tests.integration.client import ORDER
 
-# (PostgreSQL round trips, Redis commands)
+# (PostgreSQL round trips, Redis round trips)
 BUDGET = {
-    "accept a create": (1, 3),
+    "accept a create": (1, 3),  # the key's revocation marker, the rate limit, the tenant's cap
     "accept a create with an Idempotency-Key": (1, 3),
     "accept a command": (1, 3),
     "poll a job": (1, 2),
@@ -46,16 +54,24 @@ BUDGET = {
     # A waiting request reads nothing after the wake-up, which carries the
     # finished job; a `Prefer: wait` POST not even before it, as it
     # subscribes before its message is published. Measured with the apply
-    # that finishes the job (4, 2) and without the (un)subscribe commands.
+    # that finishes the job (4, 2) and without the (un)subscribe commands
+    # (sent on the process's subscriber connection, answered on its thread).
     "Prefer: wait POST, applied meanwhile": (1 + 4, 3 + 2),
     "GET ?wait, applied meanwhile": (1 + 4, 2 + 2),
 }
+
+
+# The accept's publish, on the API's background publisher: one write (the
+# publish method, header and body frames together) and the confirm read back.
+AMQP_BUDGET = {"publish an accepted job": (1, 1)}
 
 
 @dataclass
 class Counts:
     postgresql: int = 0
     redis: int = 0
+    amqp_writes: int = 0
+    amqp_frames_read: int = 0
 
 
 class RoundTrips:
@@ -64,6 +80,8 @@ class RoundTrips:
     def __init__(self, trace: Path) -> None:
         self.trace = trace
         self.redis_calls = 0
+        self.amqp_writes = 0
+        self.amqp_frames_read = 0
 
     def postgresql(self) -> int:
         lines = self.trace.read_text(errors="replace").splitlines()
@@ -72,13 +90,24 @@ class RoundTrips:
 
     def measure(self, action: Any) -> Counts:
         self.trace.write_text("")
-        before = self.redis_calls
+        before = (self.redis_calls, self.amqp_writes, self.amqp_frames_read)
         action()
-        counts = Counts(self.postgresql(), self.redis_calls - before)
+        counts = Counts(
+            self.postgresql(),
+            self.redis_calls - before[0],
+            self.amqp_writes - before[1],
+            self.amqp_frames_read - before[2],
+        )
         # Only connections opened under the fixture are traced: a count of 0
         # would mean the action ran on one opened before, unseen.
         assert counts.postgresql > 0, "no PostgreSQL round trip was seen"
         return counts
+
+    def measure_without_postgresql(self, action: Any) -> Counts:
+        before = Counts(0, self.redis_calls, self.amqp_writes, self.amqp_frames_read)
+        action()
+        return Counts(0, self.redis_calls - before.redis, self.amqp_writes - before.amqp_writes,
+                      self.amqp_frames_read - before.amqp_frames_read)  # fmt: skip
 
 
 @pytest.fixture
@@ -102,7 +131,26 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
         counter.redis_calls += 1
         return real_execute(self, *args, **kwargs)
 
+    def counting_pipeline(self: redis.client.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        counter.redis_calls += 1  # one round trip for all its commands
+        return real_pipeline(self, *args, **kwargs)
+
+    real_pipeline = redis.client.Pipeline.execute
+    real_write, real_read_frame = amqp.transport._AbstractTransport.write, amqp.transport._AbstractTransport.read_frame
+
+    def counting_write(self: amqp.transport._AbstractTransport, data: bytes) -> None:
+        counter.amqp_writes += 1
+        real_write(self, data)
+
+    def counting_read_frame(self: amqp.transport._AbstractTransport, *args: Any) -> Any:
+        frame = real_read_frame(self, *args)  # frames returned: a call may raise (time out) without one
+        counter.amqp_frames_read += 1
+        return frame
+
     monkeypatch.setattr(redis.Redis, "execute_command", counting_execute)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
+    monkeypatch.setattr(amqp.transport._AbstractTransport, "write", counting_write)
+    monkeypatch.setattr(amqp.transport._AbstractTransport, "read_frame", counting_read_frame)
     try:
         yield counter
     finally:
@@ -118,10 +166,10 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
 
 
 def within_budget(name: str, counts: Counts) -> None:
-    postgresql, redis_commands = BUDGET[name]
-    print(f"{name}: {counts.postgresql} PostgreSQL round trips, {counts.redis} Redis commands")
+    postgresql, redis_trips = BUDGET[name]
+    print(f"{name}: {counts.postgresql} PostgreSQL round trips, {counts.redis} Redis round trips")
     assert counts.postgresql <= postgresql, f"{name}: {counts.postgresql} PostgreSQL round trips (budget {postgresql})"
-    assert counts.redis <= redis_commands, f"{name}: {counts.redis} Redis commands (budget {redis_commands})"
+    assert counts.redis <= redis_trips, f"{name}: {counts.redis} Redis round trips (budget {redis_trips})"
 
 
 def test_round_trips_per_request_stay_within_budget(round_trips, settings, session_factory, finished):
@@ -171,6 +219,27 @@ def test_round_trips_per_request_stay_within_budget(round_trips, settings, sessi
     within_budget("apply a command", round_trips.measure(lambda: apply(pay["id"])))
     assert outcomes == ["succeeded", "succeeded", "succeeded"]
     assert client.get(f"/api/v1/orders/{job['order_id']}", headers=headers).get_json()["status"] == "paid"
+
+
+def test_an_accepted_job_is_one_amqp_write_and_its_confirm(round_trips, settings):
+    """The API's publish of one accepted job, through the real sender and
+    broker (to a queue of its own, so that no worker takes the message)."""
+    queue = Queue(f"round-trips-{uuid.uuid4().hex[:8]}", durable=False, auto_delete=True)
+    sender = BatchSender.for_broker(settings.broker_url, settings.jobs_per_message, queue)
+    publisher = BackgroundPublisher(sender)
+    job = JobMessage(uuid.uuid4(), "create")
+
+    def publish() -> None:
+        publisher(job)
+        assert publisher.flush(5)
+
+    publish()  # warm: connected, the channel in confirm mode, the queue declared
+    counts = round_trips.measure_without_postgresql(publish)
+    sender.close()
+    writes, frames = AMQP_BUDGET["publish an accepted job"]
+    print(f"publish an accepted job: {counts.amqp_writes} AMQP writes, {counts.amqp_frames_read} frames read")
+    assert 1 <= counts.amqp_writes <= writes, counts  # seen at all, and within the budget
+    assert 1 <= counts.amqp_frames_read <= frames, counts
 
 
 def test_a_waiting_request_reads_nothing_after_the_wake_up(round_trips, settings, session_factory, finished):
