@@ -183,9 +183,11 @@ class Bench:
         profiler = self.profiler if repeat == 0 and system == "orderly" else None
         if profiler:
             profiler.start(phase)
-        # Orderly's Flower, relay and stream publisher work in the background
-        # (event handling, database rounds); paused while a floor is measured.
-        paused = [self.orderly.processes[r] for r in ("flower", "relay", "stream")] if system == "bare" else []
+        # Orderly's Flower, relay, webhook sender and stream publisher work in
+        # the background (event handling, database rounds); paused while a
+        # floor is measured.
+        background = ("flower", "relay", "webhooks", "stream")
+        paused = [self.orderly.processes[r] for r in background] if system == "bare" else []
         if system == "orderly" and self.pause_flower:
             paused = [self.orderly.processes["flower"]]
         for process in paused:

@@ -70,8 +70,10 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
 
 
 def start_orderly(port: int, flower_port: int, extra: dict[str, str] | None = None) -> Stack:
-    """API, worker, relay, stream publisher and Flower with the settings of `make run` (Procfile),
-    and `extra` settings (a sweep's)."""
+    """API, worker, relay, webhook sender, stream publisher and Flower: the
+    processes and settings of `make run` (Procfile), but for the caps in
+    UNLIMITED, and `extra` settings (a sweep's). Not supervisord: it only
+    starts and restarts them."""
     extra = extra or {}
     orderly = Stack("orderly", f"http://127.0.0.1:{port}")
     orderly.processes["api"] = stack.start_api(
@@ -79,9 +81,12 @@ def start_orderly(port: int, flower_port: int, extra: dict[str, str] | None = No
     )
     orderly.processes["worker"] = stack.start_worker("bench", **AS_SHIPPED_LOGS, **extra)
     orderly.processes["relay"] = stack.start_relay("bench-relay", **PRODUCTION_RELAY, **AS_SHIPPED_LOGS, **extra)
+    orderly.processes["webhooks"] = stack.start_webhook_sender(
+        "bench-webhooks", **shipped("webhook_poll_seconds", "webhook_retry_base_seconds", "webhook_timeout_seconds",
+                                    "webhook_lease_seconds"), **AS_SHIPPED_LOGS, **extra,
+    )  # fmt: skip
     orderly.processes["stream"] = stack.start_stream_publisher(
-        "bench-stream", STREAM_POLL_SECONDS=str(config.Settings.model_fields["stream_poll_seconds"].default),
-        **AS_SHIPPED_LOGS, **extra,
+        "bench-stream", **shipped("stream_poll_seconds"), **AS_SHIPPED_LOGS, **extra,
     )  # fmt: skip
     env = stack.process_env()
     orderly.processes["flower"] = subprocess.Popen(
@@ -90,6 +95,11 @@ def start_orderly(port: int, flower_port: int, extra: dict[str, str] | None = No
     )  # fmt: skip
     wait_http(f"{orderly.url}/readyz", orderly.processes["api"])
     return orderly
+
+
+def shipped(*fields: str) -> dict[str, str]:
+    """These settings at their defaults (the test stack makes them quick)."""
+    return {field.upper(): str(config.Settings.model_fields[field].default) for field in fields}
 
 
 def _gunicorn_setting(name: str) -> str:
