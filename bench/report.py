@@ -22,6 +22,9 @@ LINES: list[tuple[str, str, str, str, tuple[str, str, str] | None]] = [
     ("post", "orderly", "completed_per_s", "  of the bare pipeline with task events and Flower",
      ("post_flower", "bare", "completed_per_s")),
     ("post", "orderly", "jobs_per_transaction", "  jobs per worker transaction (message)", None),
+    ("post_capped", "orderly", "completed_per_s", "POST only, caps as shipped (rate limit raised): completed/s",
+     ("post", "orderly", "completed_per_s")),
+    ("post_capped", "orderly", "refused_share", "  share of answers refused (429, 503)", None),
     ("drain", "bare", "drain_per_s", "bare worker drains a backlog: jobs/s", None),
     ("drain", "orderly", "drain_per_s", "worker drains a backlog: jobs/s", ("drain", "bare", "drain_per_s")),
     ("drain", "orderly", "drain_per_s", "  of the bare worker with task events and Flower",
@@ -157,7 +160,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def one_line(figures: dict[str, Any]) -> str:
     keys = ("accepted_per_s", "completed_per_s", "client_completed_per_s", "drain_per_s", "ok_per_s", "tasks_per_s",
-            "rate", "accept_p99_ms", "finish_p99_ms", "drain_s", "p99_us", "jobs_per_transaction")  # fmt: skip
+            "rate", "accept_p99_ms", "finish_p99_ms", "drain_s", "p99_us", "jobs_per_transaction",
+            "refused_share")  # fmt: skip
     return "  ".join(f"{k} {_fmt(figures[k])}" for k in keys if k in figures) + (
         f"  unexpected {figures['unexpected']}" if figures.get("unexpected") else ""
     )

@@ -9,6 +9,8 @@ Phases (wrk with bench/lua/pipeline.lua, one connection per thread), each run
 --repeats times, interleaved so drift hits every system alike:
   post       closed-loop POST creates; accepted/s (202 only), then the backlog
              drained: completed/s from the first accept to the last finish
+  post_capped  POST only against an API with the caps as shipped (the rate
+             limit raised): the share of answers refused
   post_flower, drain_flower  the bare pipeline as Celery is usually deployed:
              its worker's task events on and a Flower watching it
   poll       POST a create then poll its job back to back; completed/s
@@ -281,6 +283,27 @@ class Bench:
 
         return run
 
+    def capped_phase(self) -> Callable[[], dict[str, Any]]:
+        """POST only against an API with the shipped caps (stacks.start_capped_api,
+        started on first use): the share of answers refused (429, 503)."""
+
+        def run() -> dict[str, Any]:
+            if "api-capped" not in self.orderly.processes:
+                port = int(os.environ.get("ORDERLY_BENCH_CAPPED_PORT", "18210"))
+                self.orderly.processes["api-capped"] = stacks.start_capped_api(port)
+            url = f"http://127.0.0.1:{os.environ.get('ORDERLY_BENCH_CAPPED_PORT', '18210')}"
+            since = datetime.now(UTC)
+            figures = self.wrk(url, "post", "orderly", self.seconds)
+            answers = figures["accepted"] + figures["refused"] + figures["unexpected"]
+            figures["accepted_per_s"] = figures["accepted"] / figures["seconds"]
+            figures["refused_share"] = figures["refused"] / max(1, answers)
+            drained = self.drain("orderly", since)
+            del drained["last_finished"]
+            figures.update(drained)
+            return figures
+
+        return run
+
     def drain_phase(self, system: str) -> Callable[[], dict[str, Any]]:
         """The worker alone: a backlog is built while it is paused, then it
         drains it; jobs/s from its resumption to the last finish."""
@@ -544,6 +567,7 @@ class Bench:
             ("post", "bare", self.pipeline_phase("bare", "post")),
             ("post", "orderly", self.pipeline_phase("orderly", "post")),
             ("post" + WATCHED, "bare", self.pipeline_phase("bare", "post")),
+            ("post_capped", "orderly", self.capped_phase()),
             ("drain", "bare", self.drain_phase("bare")),
             ("drain" + WATCHED, "bare", self.drain_phase("bare")),
             ("drain", "orderly", self.drain_phase("orderly")),

@@ -97,6 +97,18 @@ def start_orderly(port: int, flower_port: int, extra: dict[str, str] | None = No
     return orderly
 
 
+def start_capped_api(port: int) -> subprocess.Popen[bytes]:
+    """A second API process set with the caps as shipped, but for the rate
+    limit, raised as a user who benchmarks one key would (issue 18): the
+    tenant's cap on unfinished jobs and the bound on waits are the defaults."""
+    process = stack.start_api(
+        port, workers=int(_gunicorn_setting("workers")), RATE_LIMIT_PER_KEY=UNLIMITED["RATE_LIMIT_PER_KEY"],
+        **NO_RECYCLING, **AS_SHIPPED_LOGS,
+    )  # fmt: skip
+    wait_http(f"http://127.0.0.1:{port}/readyz", process)
+    return process
+
+
 def shipped(*fields: str) -> dict[str, str]:
     """These settings at their defaults (the test stack makes them quick)."""
     return {field.upper(): str(config.Settings.model_fields[field].default) for field in fields}
