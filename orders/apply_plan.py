@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from models import Command, InvalidTransition, JobErrorCode, JobStatus, OrderStatus, next_status
-from orders.views import job_view
+from orders.views import JobFields, job_view
 from webhooks import outbox
 
 
@@ -168,7 +168,7 @@ def finished_job_view(job: Any, status: JobStatus, error: dict[str, str] | None,
         id=job.id, command=job.command, order_id=job.order_id, status=str(status), attempts=job.attempts,
         error=error, created_at=job.created_at, started_at=job.started_at, finished_at=now,
     )  # fmt: skip
-    return job_view(finished)
+    return job_view(cast(JobFields, finished))  # the view reads only these attributes
 
 
 def order_total_cents(items: list[dict[str, Any]]) -> int:
