@@ -3,8 +3,8 @@ worker's apply or failure, a client's cancel): their outcomes are counted
 and the requests waiting on them are woken (orders/waits.py), in one Redis
 round trip for a batch. The wake-up carries each finished job as a read
 would show it, when known, so a waiting request need not read it again.
-Their webhook events are not here: they commit with
-the change (webhooks/outbox.py)."""
+Their webhook events are not here: they commit with the change
+(webhooks/outbox.py)."""
 
 from __future__ import annotations
 
