@@ -130,10 +130,15 @@ class HeldMessages:
         return any(message.id == job_id for message in self._held)
 
     def release(self) -> None:
-        """Publish what is held (at most once: a second call finds nothing)."""
+        """Publish what is held (at most once: a second call finds nothing).
+        Never raises: like the accept's own hand-over, a failure leaves the
+        committed job to the relay."""
         held, self._held = self._held, []
         for message in held:
-            self._publish(message)
+            try:
+                self._publish(message)
+            except Exception:
+                log.warning("job %s: publish failed, left for the relay", message.id, exc_info=True)
 
 
 class DirectPublisher:
