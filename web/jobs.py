@@ -46,13 +46,12 @@ def read_job(
     request just accepted). RateLimited beyond the key's waits."""
     job: dict[str, Any] = {}
 
-    def read() -> bool:
-        job.update(queries.get_job(res.orders_autocommit(), tenant_id(), job_id))
-        return job["status"] in FINISHED
-
     def take(view: dict[str, Any]) -> bool:
         job.update(view)
         return job["status"] in FINISHED
+
+    def read() -> bool:
+        return take(queries.get_job(res.orders_autocommit(), tenant_id(), job_id))
 
     if wait is None:
         read()
