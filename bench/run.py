@@ -265,11 +265,13 @@ class Bench:
             "finish_p99_ms": 1000 * percentiles[2] if percentiles else None,
         }
 
-    def pipeline_phase(self, system: str, mode: str) -> Callable[[], dict[str, Any]]:
+    def pipeline_phase(self, system: str, mode: str, url: str | None = None) -> Callable[[], dict[str, Any]]:
+        """`url`: another API of the system than its stack's (its rate is not the system's then)."""
+
         def run() -> dict[str, Any]:
             stack = self.bare if system == "bare" else self.orderly
             since = datetime.now(UTC)
-            figures = self.wrk(stack.url, mode, system, self.seconds)
+            figures = self.wrk(url or stack.url, mode, system, self.seconds)
             figures["accepted_per_s"] = figures["accepted"] / figures["seconds"]
             if mode != "post":
                 figures["client_completed_per_s"] = figures["completed"] / figures["seconds"]
@@ -277,7 +279,7 @@ class Bench:
             drained = self.drain(system, since)
             del drained["last_finished"]
             figures.update(drained)
-            if mode == "post":
+            if mode == "post" and url is None:
                 self.last_completed_rate[system] = figures["completed_per_s"]
             return figures
 
@@ -286,20 +288,15 @@ class Bench:
     def capped_phase(self) -> Callable[[], dict[str, Any]]:
         """POST only against an API with the shipped caps (stacks.start_capped_api,
         started on first use): the share of answers refused (429, 503)."""
+        port = int(os.environ.get("ORDERLY_BENCH_CAPPED_PORT", "18210"))
+        post = self.pipeline_phase("orderly", "post", f"http://127.0.0.1:{port}")
 
         def run() -> dict[str, Any]:
             if "api-capped" not in self.orderly.processes:
-                port = int(os.environ.get("ORDERLY_BENCH_CAPPED_PORT", "18210"))
                 self.orderly.processes["api-capped"] = stacks.start_capped_api(port)
-            url = f"http://127.0.0.1:{os.environ.get('ORDERLY_BENCH_CAPPED_PORT', '18210')}"
-            since = datetime.now(UTC)
-            figures = self.wrk(url, "post", "orderly", self.seconds)
+            figures = post()
             answers = figures["accepted"] + figures["refused"] + figures["unexpected"]
-            figures["accepted_per_s"] = figures["accepted"] / figures["seconds"]
             figures["refused_share"] = figures["refused"] / max(1, answers)
-            drained = self.drain("orderly", since)
-            del drained["last_finished"]
-            figures.update(drained)
             return figures
 
         return run
