@@ -43,11 +43,13 @@ task_reject_on_worker_lost = True
 # anyway: stop the tasks still running on them rather than finish work whose
 # ack cannot be delivered (the redelivery does it again, idempotently).
 worker_cancel_long_running_tasks_on_connection_loss = True
-# Four reserved messages per process: with one, each process waits a round
-# trip to RabbitMQ (ack, next delivery) after every job; four keep it busy
-# (drain rate 361 -> 440 jobs/s, docs/performance.md). Reserved messages are
-# unacked, so a worker that dies hands them back; commands take milliseconds,
-# so none waits long behind a slow one.
+# Sixteen reserved messages per process: with one, each process waits a
+# round trip to RabbitMQ (ack, next delivery) after every job; and the
+# messages that wait here while every process is busy are what the worker
+# merges into one transaction (workers/merging.py), so more reserved means
+# larger batches under load (docs/performance.md). Reserved messages are
+# unacked, so a worker that dies hands them back; a merged batch of up to
+# WORKER_MERGE_JOBS jobs takes a fraction of a second, so none waits long.
 worker_prefetch_multiplier = _settings.worker_prefetch_multiplier
 # Far below RabbitMQ's 30 min consumer_timeout.
 task_soft_time_limit = 60

@@ -89,10 +89,15 @@ class Settings(BaseSettings):
         10_000, ge=0, description="Requests before a gunicorn process is recycled (0 never)"
     )
     worker_concurrency: int = Field(2, gt=0, description="Celery prefork processes (one per core)")
-    worker_prefetch_multiplier: int = Field(4, gt=0, description="Messages each worker process reserves")
+    worker_prefetch_multiplier: int = Field(
+        16, gt=0, description="Messages each worker process reserves (what a busy worker can merge)"
+    )
     worker_send_task_events: bool = Field(True, description="Task events for Flower")
     jobs_per_message: int = Field(
         32, gt=0, le=1000, description="Jobs one command message carries at most (applied in one transaction)"
+    )
+    worker_merge_jobs: int = Field(
+        128, gt=0, le=1000, description="Jobs a worker applies at most in one transaction, merging waiting messages"
     )
     broker_heartbeat_seconds: int = Field(30, ge=0, description="AMQP heartbeat of the workers")
     log_format: Literal["text", "json"] = Field("text", description="`text` lines, or one JSON object per line")

@@ -19,6 +19,8 @@ APPLY_JOBS_TASK = "orderly.apply_jobs"
 APPLY_TASK = "orderly.apply_order_command"
 # The queue job messages go to (declared in celeryconfig.py).
 COMMANDS_QUEUE = "orderly.commands"
+# The name of a message (or of merged messages) whose jobs have several commands.
+MIXED_COMMANDS_LABEL = "orderly.batch"
 
 
 class JobMessage(NamedTuple):
@@ -42,7 +44,7 @@ def task_label(jobs: Sequence[JobMessage]) -> str:
     """What Flower and the logs name a message: its command when all its
     jobs share one (orderly.pay), else orderly.batch."""
     commands = {job.command for job in jobs}
-    return jobs[0].task_label if len(commands) == 1 else "orderly.batch"
+    return jobs[0].task_label if len(commands) == 1 else MIXED_COMMANDS_LABEL
 
 
 def in_messages(jobs: Sequence[JobMessage], per_message: int) -> list[Sequence[JobMessage]]:

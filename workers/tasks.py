@@ -36,6 +36,8 @@ RETRYING = {
     # One task event per message, when it ends (workers/task_events.py).
     "send_events": False,
     "Request": "workers.task_events:OneEventRequest",
+    # Messages waiting while every pool process is busy go as one (workers/merging.py).
+    "Strategy": "workers.merging:merging",
 }
 
 
