@@ -147,10 +147,14 @@ class FaultStack:
 
     def received(self, index: int) -> Counter[str]:
         """How often the worker has received each task (by id) since its last start."""
+        return Counter(RECEIVED_TASK.findall(self.log(index)))
+
+    def log(self, index: int) -> str:
+        """What the worker has logged since its last start."""
         path, offset = self._logs[index]
         with open(path, "rb") as log:
             log.seek(offset)
-            return Counter(RECEIVED_TASK.findall(log.read().decode(errors="replace")))
+            return log.read().decode(errors="replace")
 
     def publisher(self) -> DirectPublisher:
         """Publishes job messages to this stack's vhost, as the relay does."""

@@ -21,6 +21,7 @@ from orders.unit_of_work import OrdersUnitOfWork
 from tests.faults.harness import FaultStack, wait_until
 from tests.faults.test_batch_faults import applied_once, queued_creates
 from tests.faults.verify import wait_for_idle_queue
+from tests.integration.servers import services
 
 MESSAGES = 6
 JOBS_EACH = 3
@@ -135,3 +136,27 @@ def finished(session_factory, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple
     with session_factory() as session:
         rows = session.execute(select(Job.id, Job.status, Job.error).where(Job.id.in_(job_ids))).all()
     return {job_id: (status, error) for job_id, status, error in rows if status != JobStatus.QUEUED}
+
+
+def test_the_broker_closes_the_connection_while_messages_are_held(fault_stack, session_factory):
+    # The pool process sleeps 3 s in the blocker while the other messages are
+    # held; the broker then closes the connection: the held deliveries are
+    # void and never handed over (workers/merging.py), and the broker
+    # delivers every message again.
+    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:3")
+    try:
+        blocker = keep_busy(fault_stack, session_factory)
+        messages = [queued_creates(session_factory, JOBS_EACH) for _ in range(MESSAGES)]
+        publish_one_by_one(fault_stack, [[JobMessage(job_id, "create") for job_id in ids] for ids in messages])
+        last = str(messages[-1][0])
+        assert wait_until(lambda: fault_stack.received(0)[last] == 1, 30), "the worker never received the messages"
+        services("rabbitmqctl", "close_all_connections", "--global", "fault injection: messages held")
+        job_ids = [blocker, *(job_id for ids in messages for job_id in ids)]
+        assert wait_until(lambda: applied_once(session_factory, job_ids), 60), "the held messages were not applied"
+        assert all(fault_stack.received(0)[str(ids[0])] >= 2 for ids in messages), "a held message was not redelivered"
+        assert wait_for_idle_queue(30) is not None, "messages left unacknowledged"
+        # A held delivery handed over after its channel closed would be
+        # applied, then fail its ack ("Couldn't ack"): work for nothing.
+        assert "Couldn't ack" not in fault_stack.log(0)
+    finally:
+        fault_stack.replace_worker(0)
