@@ -80,11 +80,11 @@ class Bench:
         out: Path,
         profile: bool,
         pause_flower: bool = False,
-        jobs_per_message: int | None = None,
+        batching: dict[str, str] | None = None,
         event_stream: bool = True,
     ) -> None:
         self.seconds = seconds
-        self.jobs_per_message = jobs_per_message
+        self.batching = batching or {}  # JOBS_PER_MESSAGE, WORKER_MERGE_JOBS when not as shipped
         self.event_stream = event_stream
         self.profile = profile
         self.pause_flower = pause_flower
@@ -110,7 +110,7 @@ class Bench:
             int(os.environ.get("ORDERLY_BENCH_PORT", "18200")),
             int(os.environ.get("ORDERLY_BENCH_FLOWER_PORT", "18255")),
             {
-                **({"JOBS_PER_MESSAGE": str(self.jobs_per_message)} if self.jobs_per_message else {}),
+                **self.batching,
                 # Without Flower, no task events either: what watching costs is both.
                 **({"WORKER_SEND_TASK_EVENTS": "false"} if self.pause_flower else {}),
                 **({} if self.event_stream else {"EVENT_STREAM_ENABLED": "false"}),
@@ -648,6 +648,12 @@ def main() -> None:
         help="Orderly's JOBS_PER_MESSAGE for the run (default: as shipped)",
     )
     parser.add_argument(
+        "--merge-jobs",
+        type=int,
+        default=None,
+        help="Orderly's WORKER_MERGE_JOBS for the run (default: as shipped)",
+    )
+    parser.add_argument(
         "--no-event-stream", action="store_true", help="Orderly with EVENT_STREAM_ENABLED=false: what the stream costs"
     )
     args = parser.parse_args()
@@ -657,7 +663,9 @@ def main() -> None:
         args.seconds, args.repeats, args.only = args.soak, 1, "poll"
     out = ROOT / ".local" / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True)
-    bench = Bench(args.seconds, out, args.profile, args.pause_flower, args.jobs_per_message,
+    settings = {"JOBS_PER_MESSAGE": args.jobs_per_message, "WORKER_MERGE_JOBS": args.merge_jobs}
+    batching = {name: str(value) for name, value in settings.items() if value}
+    bench = Bench(args.seconds, out, args.profile, args.pause_flower, batching,
                   event_stream=not args.no_event_stream)  # fmt: skip
     try:
         if args.preload:
@@ -665,9 +673,9 @@ def main() -> None:
             seconds = preload(str(admin["TEST_MIGRATION_DATABASE_URL"]), args.preload)
             print(f"database preloaded with {args.preload:,} finished commands of another tenant in {seconds:.0f} s")
         bench.start()
-        batching = f"; JOBS_PER_MESSAGE={args.jobs_per_message}" if args.jobs_per_message else ""
-        batching += "; EVENT_STREAM_ENABLED=false" if args.no_event_stream else ""
-        print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases{batching}; "
+        changed = "".join(f"; {name}={value}" for name, value in batching.items())
+        changed += "; EVENT_STREAM_ENABLED=false" if args.no_event_stream else ""
+        print(f"make bench: {os.cpu_count()} cores; {args.repeats} rounds of {args.seconds} s phases{changed}; "
               f"raw in {out}")  # fmt: skip
         only = set(filter(None, args.only.split(",")))
         bench.run(args.repeats, noop_count=500 if args.smoke else 20000, only=only, orderly_only=bool(args.soak))
