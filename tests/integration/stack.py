@@ -76,7 +76,11 @@ def start_api(port: int, workers: int = 2, **env: str) -> subprocess.Popen[bytes
     )
 
 
-def start_worker(name: str = "w1", concurrency: int = 2, **env: str) -> subprocess.Popen[bytes]:
+# Pool processes of the tests' worker.
+WORKER_CONCURRENCY = 2
+
+
+def start_worker(name: str = "w1", concurrency: int = WORKER_CONCURRENCY, **env: str) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"worker-{name}.log", "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(

@@ -16,6 +16,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+import config
 from infra.publisher import BackgroundPublisher as Publisher
 from models import Job
 from tests.integration import stack
@@ -78,6 +79,13 @@ def queue_limited_to(length: int) -> Iterator[None]:
         services("rabbitmqctl", "clear_policy", "-p", "orderly_test", "test-tiny-queue")
 
 
+def enough_to_fill_the_queue() -> int:
+    """Commands that fill a one-message queue behind a paused worker: the
+    worker still holds its prefetch window (WORKER_PREFETCH_MULTIPLIER per
+    pool process, unacked), then the queue takes one, then it refuses."""
+    return stack.WORKER_CONCURRENCY * config.current().worker_prefetch_multiplier + 10
+
+
 @contextmanager
 def paused(process: subprocess.Popen[bytes]) -> Iterator[None]:
     os.kill(process.pid, signal.SIGSTOP)
@@ -94,7 +102,7 @@ def test_a_full_queue_refuses_with_503_and_keeps_nothing(api, running):
     accepted = []
     with paused(running.worker), queue_limited_to(1):
         refused = None
-        for attempt in range(20):
+        for attempt in range(enough_to_fill_the_queue()):
             key = f"flood-{attempt}"
             response = api.post("/api/v1/orders", json=ORDER, headers={"Idempotency-Key": key})
             if response.status_code == 503:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models import Job
 from tests.integration import stack
-from tests.integration.test_delivery import paused, queue_limited_to
+from tests.integration.test_delivery import enough_to_fill_the_queue, paused, queue_limited_to
 from tests.integration.test_job_waits import api_with, stuck_job  # noqa: F401 - api_with is a fixture
 
 ITEMS = [{"sku": "A-1", "quantity": 2, "unit_price_cents": 1250}]
@@ -108,7 +108,7 @@ def test_a_503_is_retried_after_its_retry_after(api, running, session_factory):
     client = Client(api.base_url, api.key, sleep=waits.append, retry=RetryPolicy(max_attempts=2))
     accepted = 0
     with paused(running.worker), queue_limited_to(1), pytest.raises(GaveUp) as raised:
-        for _ in range(20):
+        for _ in range(enough_to_fill_the_queue()):
             client.create_order("EUR", ITEMS)
             accepted += 1
     problem = raised.value.problem
