@@ -37,6 +37,17 @@ def fault_stack() -> Iterator[FaultStack]:
         system.stop()
 
 
+@pytest.fixture(scope="module")
+def lone_worker() -> Iterator[FaultStack]:
+    """One worker with one pool process: a batch is surely where a fault lands,
+    and a message that arrives meanwhile must wait (and be merged)."""
+    system = FaultStack(workers=1, concurrency=1).start()
+    try:
+        yield system
+    finally:
+        system.stop()
+
+
 @dataclass
 class Scenario:
     system: FaultStack

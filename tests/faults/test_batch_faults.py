@@ -10,9 +10,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import func, select
 
 from access import api_keys
@@ -20,21 +18,11 @@ from infra.messaging import JobMessage
 from models import Job, JobStatus, OrderEvent
 from orders import accept
 from orders.unit_of_work import OrdersUnitOfWork
-from tests.faults.harness import FaultStack, wait_until
+from tests.faults.harness import wait_until
 from tests.integration.client import ORDER
 from tests.integration.servers import services
 
 BATCH = 32
-
-
-@pytest.fixture(scope="module")
-def fault_stack() -> Iterator[FaultStack]:
-    """One worker process with one pool child: the batch is surely where the fault lands."""
-    system = FaultStack(workers=1, concurrency=1).start()
-    try:
-        yield system
-    finally:
-        system.stop()
 
 
 def queued_creates(session_factory, count: int) -> list[uuid.UUID]:
@@ -55,38 +43,38 @@ def applied_once(session_factory, job_ids: list[uuid.UUID]) -> bool:
     return statuses == [JobStatus.SUCCEEDED] * len(job_ids) and sorted(n for _, n in events) == [1] * len(job_ids)
 
 
-def test_a_pool_child_killed_while_it_holds_a_batch_open(fault_stack, session_factory):
-    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:3")
+def test_a_pool_child_killed_while_it_holds_a_batch_open(lone_worker, session_factory):
+    lone_worker.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:3")
     try:
         job_ids = queued_creates(session_factory, BATCH)
-        fault_stack.publisher().publish([JobMessage(job_id, "create") for job_id in job_ids])  # one message
+        lone_worker.publisher().publish([JobMessage(job_id, "create") for job_id in job_ids])  # one message
         task_id = str(job_ids[0])
-        assert wait_until(lambda: fault_stack.received(0)[task_id] == 1, 30), "the worker never took the batch"
+        assert wait_until(lambda: lone_worker.received(0)[task_id] == 1, 30), "the worker never took the batch"
         time.sleep(1)  # inside the 3 s between the batch's write and its commit
-        assert fault_stack.kill_pool_child(random.Random(1))
+        assert lone_worker.kill_pool_child(random.Random(1))
         # The message comes back (task_reject_on_worker_lost); the new child
         # applies the batch, now from scratch: the killed transaction left
         # nothing. Within 8 s: before the relay would republish (10 s).
         assert wait_until(lambda: applied_once(session_factory, job_ids), 8), "the batch was not applied once in 8 s"
-        assert fault_stack.received(0)[task_id] >= 2, "the killed batch's message was not delivered again"
+        assert lone_worker.received(0)[task_id] >= 2, "the killed batch's message was not delivered again"
     finally:
-        fault_stack.replace_worker(0)
+        lone_worker.replace_worker(0)
 
 
-def test_the_broker_drops_the_connection_after_the_commit_before_the_ack(fault_stack, session_factory):
+def test_the_broker_drops_the_connection_after_the_commit_before_the_ack(lone_worker, session_factory):
     # Long enough for rabbitmqctl (seconds to start) to close the connection
     # while the batch is committed and its message not yet acked.
-    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.after_commit=sleep:15")
+    lone_worker.replace_worker(0, ORDERLY_FAULTS="apply.after_commit=sleep:15")
     try:
         job_ids = queued_creates(session_factory, BATCH)
-        fault_stack.publisher().publish([JobMessage(job_id, "create") for job_id in job_ids])
+        lone_worker.publisher().publish([JobMessage(job_id, "create") for job_id in job_ids])
         task_id = str(job_ids[0])
         assert wait_until(lambda: applied_once(session_factory, job_ids), 30), "the batch was not applied"
         services("rabbitmqctl", "close_all_connections", "--global", "fault injection: before the ack")
         # Unacked, the message goes back to the queue; its second run finds
         # every job finished and changes nothing.
-        assert wait_until(lambda: fault_stack.received(0)[task_id] >= 2, 60), "the message was not delivered again"
+        assert wait_until(lambda: lone_worker.received(0)[task_id] >= 2, 60), "the message was not delivered again"
         time.sleep(1)
         assert applied_once(session_factory, job_ids)
     finally:
-        fault_stack.replace_worker(0)
+        lone_worker.replace_worker(0)

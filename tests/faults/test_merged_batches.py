@@ -8,9 +8,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 
 from infra.messaging import JobMessage
@@ -30,27 +28,17 @@ JOBS_EACH = 3
 BUSY = "apply.before_commit=sleep:2"
 
 
-@pytest.fixture(scope="module")
-def fault_stack() -> Iterator[FaultStack]:
-    """One worker with one pool process, so that a second message must wait."""
-    system = FaultStack(workers=1, concurrency=1).start()
-    try:
-        yield system
-    finally:
-        system.stop()
-
-
-def publish_one_by_one(fault_stack: FaultStack, jobs: list[list[JobMessage]]) -> None:
-    publisher = fault_stack.publisher()
+def publish_one_by_one(lone_worker: FaultStack, jobs: list[list[JobMessage]]) -> None:
+    publisher = lone_worker.publisher()
     for message in jobs:
         assert publisher.publish(message) == []
 
 
-def keep_busy(fault_stack: FaultStack, session_factory) -> uuid.UUID:
+def keep_busy(lone_worker: FaultStack, session_factory) -> uuid.UUID:
     """A message of one job, taken by the pool process, which then sleeps in it."""
     (blocker,) = queued_creates(session_factory, 1)
-    publish_one_by_one(fault_stack, [[JobMessage(blocker, "create")]])
-    assert wait_until(lambda: fault_stack.received(0)[str(blocker)] == 1, 30), "the worker never took the blocker"
+    publish_one_by_one(lone_worker, [[JobMessage(blocker, "create")]])
+    assert wait_until(lambda: lone_worker.received(0)[str(blocker)] == 1, 30), "the worker never took the blocker"
     return blocker
 
 
@@ -60,12 +48,12 @@ def transactions(session_factory, job_ids: list[uuid.UUID]) -> set:
         return set(session.execute(select(Job.started_at).where(Job.id.in_(job_ids))).scalars())
 
 
-def test_messages_waiting_for_a_busy_worker_are_applied_in_one_transaction(fault_stack, session_factory):
-    fault_stack.replace_worker(0, ORDERLY_FAULTS=BUSY)
+def test_messages_waiting_for_a_busy_worker_are_applied_in_one_transaction(lone_worker, session_factory):
+    lone_worker.replace_worker(0, ORDERLY_FAULTS=BUSY)
     try:
-        blocker = keep_busy(fault_stack, session_factory)
+        blocker = keep_busy(lone_worker, session_factory)
         messages = [queued_creates(session_factory, JOBS_EACH) for _ in range(MESSAGES)]
-        publish_one_by_one(fault_stack, [[JobMessage(job_id, "create") for job_id in ids] for ids in messages])
+        publish_one_by_one(lone_worker, [[JobMessage(job_id, "create") for job_id in ids] for ids in messages])
         job_ids = [job_id for ids in messages for job_id in ids]
         assert wait_until(lambda: applied_once(session_factory, job_ids), 30), "the held messages were not applied"
         assert len(transactions(session_factory, job_ids)) == 1, "the held messages were not merged"
@@ -73,46 +61,46 @@ def test_messages_waiting_for_a_busy_worker_are_applied_in_one_transaction(fault
         # Each merged message is acked, not only the one the request was built from.
         assert wait_for_idle_queue(10) is not None, "merged messages left unacknowledged"
     finally:
-        fault_stack.replace_worker(0)
+        lone_worker.replace_worker(0)
 
 
-def test_a_pool_process_killed_while_it_holds_merged_messages(fault_stack, session_factory):
-    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:3")
+def test_a_pool_process_killed_while_it_holds_merged_messages(lone_worker, session_factory):
+    lone_worker.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:3")
     try:
-        keep_busy(fault_stack, session_factory)
+        keep_busy(lone_worker, session_factory)
         messages = [queued_creates(session_factory, JOBS_EACH) for _ in range(MESSAGES)]
-        publish_one_by_one(fault_stack, [[JobMessage(job_id, "create") for job_id in ids] for ids in messages])
+        publish_one_by_one(lone_worker, [[JobMessage(job_id, "create") for job_id in ids] for ids in messages])
         job_ids = [job_id for ids in messages for job_id in ids]
         last = str(messages[-1][0])
-        assert wait_until(lambda: fault_stack.received(0)[last] == 1, 30), "the worker never received the messages"
+        assert wait_until(lambda: lone_worker.received(0)[last] == 1, 30), "the worker never received the messages"
         time.sleep(3.5)  # the blocker commits at 3 s; the merged batch is then inside its own 3 s
-        assert fault_stack.kill_pool_child(random.Random(2))
+        assert lone_worker.kill_pool_child(random.Random(2))
         # Every merged message is handed back (task_reject_on_worker_lost),
         # not only the first: all of them come again within seconds, before
         # the relay's 10 s, and each job is applied once.
         assert wait_until(lambda: applied_once(session_factory, job_ids), 9), "not all merged messages came back"
-        assert all(fault_stack.received(0)[str(ids[0])] >= 2 for ids in messages)
+        assert all(lone_worker.received(0)[str(ids[0])] >= 2 for ids in messages)
     finally:
-        fault_stack.replace_worker(0)
+        lone_worker.replace_worker(0)
 
 
-def test_merged_messages_keep_their_order_and_a_poisoned_job_fails_alone(fault_stack, session_factory):
-    fault_stack.replace_worker(0, ORDERLY_FAULTS=BUSY)
+def test_merged_messages_keep_their_order_and_a_poisoned_job_fails_alone(lone_worker, session_factory):
+    lone_worker.replace_worker(0, ORDERLY_FAULTS=BUSY)
     try:
         uow = OrdersUnitOfWork(session_factory)
         (create,) = queued_creates(session_factory, 1)
-        publish_one_by_one(fault_stack, [[JobMessage(create, "create")]])
+        publish_one_by_one(lone_worker, [[JobMessage(create, "create")]])
         assert wait_until(lambda: applied_once(session_factory, [create]), 30)
         with session_factory() as session:
             tenant, order_id = session.execute(select(Job.tenant_id, Job.order_id).where(Job.id == create)).one()
 
-        keep_busy(fault_stack, session_factory)
+        keep_busy(lone_worker, session_factory)
         pay = accept.submit_command(uow, tenant, order_id, Command.PAY, lambda _: None).id
         poison = accept.submit_create(uow, tenant, {"currency": "USD"}, lambda _: None).id  # no items
         ship = accept.submit_command(uow, tenant, order_id, Command.SHIP, lambda _: None).id
         good = queued_creates(session_factory, 2)
         publish_one_by_one(
-            fault_stack,
+            lone_worker,
             [[JobMessage(pay, "pay")], [JobMessage(poison, "create"), JobMessage(good[0], "create")],
              [JobMessage(ship, "ship"), JobMessage(good[1], "create")]],
         )  # fmt: skip
@@ -129,7 +117,7 @@ def test_merged_messages_keep_their_order_and_a_poisoned_job_fails_alone(fault_s
             ).all()  # fmt: skip
         assert [tuple(e) for e in events] == [(1, Command.CREATE), (2, Command.PAY), (3, Command.SHIP)]
     finally:
-        fault_stack.replace_worker(0)
+        lone_worker.replace_worker(0)
 
 
 def finished(session_factory, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[JobStatus, dict | None]]:
@@ -138,25 +126,25 @@ def finished(session_factory, job_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple
     return {job_id: (status, error) for job_id, status, error in rows if status != JobStatus.QUEUED}
 
 
-def test_the_broker_closes_the_connection_while_messages_are_held(fault_stack, session_factory):
+def test_the_broker_closes_the_connection_while_messages_are_held(lone_worker, session_factory):
     # The pool process sleeps 3 s in the blocker while the other messages are
     # held; the broker then closes the connection: the held deliveries are
     # void and never handed over (workers/merging.py), and the broker
     # delivers every message again.
-    fault_stack.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:3")
+    lone_worker.replace_worker(0, ORDERLY_FAULTS="apply.before_commit=sleep:3")
     try:
-        blocker = keep_busy(fault_stack, session_factory)
+        blocker = keep_busy(lone_worker, session_factory)
         messages = [queued_creates(session_factory, JOBS_EACH) for _ in range(MESSAGES)]
-        publish_one_by_one(fault_stack, [[JobMessage(job_id, "create") for job_id in ids] for ids in messages])
+        publish_one_by_one(lone_worker, [[JobMessage(job_id, "create") for job_id in ids] for ids in messages])
         last = str(messages[-1][0])
-        assert wait_until(lambda: fault_stack.received(0)[last] == 1, 30), "the worker never received the messages"
+        assert wait_until(lambda: lone_worker.received(0)[last] == 1, 30), "the worker never received the messages"
         services("rabbitmqctl", "close_all_connections", "--global", "fault injection: messages held")
         job_ids = [blocker, *(job_id for ids in messages for job_id in ids)]
         assert wait_until(lambda: applied_once(session_factory, job_ids), 60), "the held messages were not applied"
-        assert all(fault_stack.received(0)[str(ids[0])] >= 2 for ids in messages), "a held message was not redelivered"
+        assert all(lone_worker.received(0)[str(ids[0])] >= 2 for ids in messages), "a held message was not redelivered"
         assert wait_for_idle_queue(30) is not None, "messages left unacknowledged"
         # A held delivery handed over after its channel closed would be
         # applied, then fail its ack ("Couldn't ack"): work for nothing.
-        assert "Couldn't ack" not in fault_stack.log(0)
+        assert "Couldn't ack" not in lone_worker.log(0)
     finally:
-        fault_stack.replace_worker(0)
+        lone_worker.replace_worker(0)
