@@ -27,6 +27,11 @@ def make_engine(database_url: str, *, pool_size: int = 5, application_name: str 
         pool_timeout=5,
         connect_args={
             "connect_timeout": 5,
+            # No server-side prepared statements: behind PgBouncer in
+            # transaction pooling (scripts/services.sh), the next transaction
+            # may run on another server connection, which never saw them
+            # ("prepared statement _pg3_0 does not exist"; test_pgbouncer.py).
+            "prepare_threshold": None,
             "application_name": application_name,
             # Also set on the role by scripts/services.sh; repeated here so a
             # deployment with another role still gets bounded waits.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start, stop or inspect the servers Orderly needs (PostgreSQL, Redis,
+# Start, stop or inspect the servers Orderly needs (PostgreSQL behind PgBouncer, Redis,
 # RabbitMQ, and Kafka for the event stream unless ORDERLY_KAFKA=off) as plain
 # local processes on 127.0.0.1, with all data under
 # $ORDERLY_STATE_DIR (default .local/, git-ignored; PostgreSQL's files move to
@@ -7,8 +7,8 @@
 # Idempotent: `start` on a
 # running stack only checks it. Used by `make run`, `make test` and CI alike.
 #
-#   scripts/services.sh start [postgres|redis|rabbitmq|kafka] start what is not running, wait until ready
-#   scripts/services.sh stop [postgres|redis|rabbitmq|kafka]  stop all, or one
+#   scripts/services.sh start [postgres|pgbouncer|redis|rabbitmq|kafka] start what is not running, wait until ready
+#   scripts/services.sh stop [postgres|pgbouncer|redis|rabbitmq|kafka]  stop all, or one
 #   scripts/services.sh reset                        stop all and delete their data and secrets
 #   scripts/services.sh status | env
 #   scripts/services.sh rabbitmqctl ARGS...          rabbitmqctl against the local node
@@ -23,6 +23,7 @@ mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
 
 PG_PORT=${ORDERLY_PG_PORT:-55432}
+PGBOUNCER_PORT=${ORDERLY_PGBOUNCER_PORT:-56432}
 REDIS_PORT=${ORDERLY_REDIS_PORT:-56379}
 REDIS_CACHE_PORT=${ORDERLY_REDIS_CACHE_PORT:-56380}
 AMQP_PORT=${ORDERLY_AMQP_PORT:-55672}
@@ -60,6 +61,7 @@ install_missing() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   command -v initdb >/dev/null || [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+  command -v pgbouncer >/dev/null || missing+=(pgbouncer)
   if [ "$KAFKA" = on ]; then
     command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null || missing+=(maven)
@@ -112,8 +114,9 @@ write_env_file() {
   umask 077
   cat >"$ENV_FILE" <<EOF
 # Written by scripts/services.sh for the local stack; regenerated on start.
-DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly
-TEST_DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PG_PORT/orderly_test
+# The app's processes reach PostgreSQL through PgBouncer (transaction pooling).
+DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PGBOUNCER_PORT/orderly
+TEST_DATABASE_URL=postgresql+psycopg://orderly:$pg_pw@127.0.0.1:$PGBOUNCER_PORT/orderly_test
 REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/0
 TEST_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_PORT/1
 CACHE_REDIS_URL=redis://orderly:$redis_pw@127.0.0.1:$REDIS_CACHE_PORT/0
@@ -257,6 +260,81 @@ stop_postgres() {
   # PG_STOP_MODE=immediate simulates a crash (the fault-injection tests use it).
   log "stopping PostgreSQL (${PG_STOP_MODE:-fast})"
   pg "$(pg_bin pg_ctl)" -D "$PG_DIR/data" -m "${PG_STOP_MODE:-fast}" -w -t 60 stop >/dev/null || true
+}
+
+# ---------------------------------------------------------------- PgBouncer
+# Between every app process and PostgreSQL, in transaction pooling: a server
+# connection is lent for one transaction, so hundreds of client connections
+# (processes × pool sizes) share a few dozen server ones. What that rules out
+# (session-level prepared statements, LISTEN, session advisory locks, SET
+# outside a transaction) is in docs/scaling.md; the app's timeouts come from
+# the role's settings, which apply to every server connection it opens.
+# PgBouncer runs as the postgres user too (it refuses root): its files sit
+# beside PostgreSQL's, wherever place_postgres_files put those.
+pgbouncer_dir() { echo "$(dirname "$PG_DIR")/pgbouncer"; }
+pgbouncer_running() { pidfile_alive "$(pgbouncer_dir)/pgbouncer.pid"; }
+
+write_pgbouncer_config() {
+  local pw dir
+  pw=$(secret postgres-orderly)
+  dir=$(pgbouncer_dir)
+  mkdir -p "$dir"
+  chown postgres: "$dir" && chmod 700 "$dir"
+  # The app's password in clear, readable by the postgres user alone: PgBouncer
+  # needs it to log in to PostgreSQL with SCRAM on the client's behalf.
+  (umask 077 && printf '"orderly" "%s"\n' "$pw" >"$dir/userlist.txt")
+  cat >"$dir/pgbouncer.ini" <<EOF
+[databases]
+orderly = host=127.0.0.1 port=$PG_PORT dbname=orderly
+orderly_test = host=127.0.0.1 port=$PG_PORT dbname=orderly_test
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGBOUNCER_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+; Clients: every app process's pool (docs/scaling.md has the budget).
+max_client_conn = 2000
+; Server connections per database, far below PostgreSQL's max_connections (200).
+default_pool_size = 40
+reserve_pool_size = 10
+reserve_pool_timeout = 1
+; The app sets its timeouts on the role; psycopg's "options" is not forwarded.
+ignore_startup_parameters = options,extra_float_digits
+; A client waits at most this long for a server connection (PostgreSQL down):
+; its statement then fails like any database error, which the app retries.
+query_wait_timeout = 10
+server_connect_timeout = 5
+server_login_retry = 1
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+EOF
+  chown postgres: "$dir"/*
+}
+
+start_pgbouncer() {
+  local dir
+  dir=$(pgbouncer_dir)
+  write_pgbouncer_config
+  if pgbouncer_running; then
+    kill -HUP "$(head -n1 "$dir/pgbouncer.pid")"  # reload: the password may be new
+  else
+    port_free "$PGBOUNCER_PORT" ORDERLY_PGBOUNCER_PORT
+    log "starting PgBouncer on 127.0.0.1:$PGBOUNCER_PORT (transaction pooling)"
+    pg pgbouncer --daemon "$dir/pgbouncer.ini"
+  fi
+  wait_port "$PGBOUNCER_PORT" 30 || die "PgBouncer did not open port $PGBOUNCER_PORT (see $dir/pgbouncer.log)"
+}
+
+stop_pgbouncer() {
+  pgbouncer_running || return 0
+  local pid
+  pid=$(head -n1 "$(pgbouncer_dir)/pgbouncer.pid")
+  log "stopping PgBouncer"
+  kill -INT "$pid" 2>/dev/null || true  # SIGINT: stop now (SIGTERM waits for every client to leave)
+  wait_dead "$pid" 30 || kill -9 "$pid" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- Redis
@@ -525,6 +603,7 @@ stop_kafka() {
 status() {
   local rc=0
   if pg_running; then echo "postgres  up    127.0.0.1:$PG_PORT"; else echo "postgres  down"; rc=1; fi
+  if pgbouncer_running; then echo "pgbouncer up    127.0.0.1:$PGBOUNCER_PORT (transaction pooling)"; else echo "pgbouncer down"; rc=1; fi
   if redis_running state; then echo "redis     up    127.0.0.1:$REDIS_PORT (state)"; else echo "redis     down (state)"; rc=1; fi
   if redis_running cache; then echo "redis     up    127.0.0.1:$REDIS_CACHE_PORT (cache)"; else echo "redis     down (cache)"; rc=1; fi
   if rabbit_running; then echo "rabbitmq  up    127.0.0.1:$AMQP_PORT (management http://127.0.0.1:$RABBIT_MGMT_PORT)"; else echo "rabbitmq  down"; rc=1; fi
@@ -541,6 +620,7 @@ case "${1:-}" in
     case "${2:-all}" in
       all)
         start_postgres
+        start_pgbouncer
         start_redises
         start_rabbitmq
         start_kafka
@@ -548,29 +628,31 @@ case "${1:-}" in
         log "all servers ready; settings in $ENV_FILE"
         ;;
       postgres) start_postgres ;;
+      pgbouncer) start_pgbouncer ;;
       redis) start_redises ;;
       rabbitmq) start_rabbitmq ;;
       kafka) start_kafka ;;
-      *) die "unknown server '${2}': postgres, redis, rabbitmq or kafka" ;;
+      *) die "unknown server '${2}': postgres, pgbouncer, redis, rabbitmq or kafka" ;;
     esac
     ;;
   stop)
     case "${2:-all}" in
-      all) stop_kafka; stop_rabbitmq; stop_redises; stop_postgres ;;
+      all) stop_kafka; stop_rabbitmq; stop_redises; stop_pgbouncer; stop_postgres ;;
       postgres) stop_postgres ;;
+      pgbouncer) stop_pgbouncer ;;
       redis) stop_redises ;;
       rabbitmq) stop_rabbitmq ;;
       kafka) stop_kafka ;;
-      *) die "unknown server '${2}': postgres, redis, rabbitmq or kafka" ;;
+      *) die "unknown server '${2}': postgres, pgbouncer, redis, rabbitmq or kafka" ;;
     esac
     ;;
   reset)
-    stop_kafka; stop_rabbitmq; stop_redises; stop_postgres
+    stop_kafka; stop_rabbitmq; stop_redises; stop_pgbouncer; stop_postgres
     log "deleting $STATE (data, logs, generated secrets, the dev API key) and $PG_DIR"
-    rm -rf "$PG_DIR" "${PG_OUTSIDE%/postgres}" "$STATE"
+    rm -rf "$PG_DIR" "$(pgbouncer_dir)" "${PG_OUTSIDE%/postgres}" "$STATE"
     ;;
   status) status ;;
   env) write_env_file && cat "$ENV_FILE" ;;
   rabbitmqctl) shift; rabbitmqctl "$@" ;;
-  *) echo "usage: $0 start [postgres|redis|rabbitmq|kafka] | stop [postgres|redis|rabbitmq|kafka] | reset | status | env | rabbitmqctl ARGS..." >&2; exit 2 ;;
+  *) echo "usage: $0 start [postgres|pgbouncer|redis|rabbitmq|kafka] | stop [postgres|pgbouncer|redis|rabbitmq|kafka] | reset | status | env | rabbitmqctl ARGS..." >&2; exit 2 ;;
 esac
