@@ -1,5 +1,5 @@
-"""RabbitMQ, PostgreSQL and Redis fail while commands flow (faults 4-6 of the
-reliability issue): the API keeps answering clearly, nothing accepted is lost,
+"""RabbitMQ, PostgreSQL, PgBouncer and Redis fail while commands flow (faults 4-6
+of the reliability issue): the API keeps answering clearly, nothing accepted is lost,
 nothing is applied twice, and the cache holds nothing stale afterwards."""
 
 from __future__ import annotations
@@ -55,6 +55,20 @@ def test_postgresql_backends_terminated_then_crashed_and_restarted(scenario, ses
         services("start")
 
     scenario.run("PostgreSQL: worker backends terminated x3, then stop -m immediate and start", break_the_database)
+
+
+def test_pgbouncer_killed_then_restarted(scenario):
+    # Every app process reaches PostgreSQL through PgBouncer (scripts/services.sh):
+    # its death drops every client connection at once, mid-transaction for some.
+    def break_the_pooler(system: FaultStack, load: Load, rng: random.Random) -> None:
+        for _ in range(2):
+            time.sleep(rng.uniform(2, 4))
+            pid_file = (ROOT / ".local" / "postgres").resolve().parent / "pgbouncer" / "pgbouncer.pid"
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+            time.sleep(3)
+            services("start", "pgbouncer")
+
+    scenario.run("PgBouncer SIGKILLed and started again 3 s later, twice", break_the_pooler)
 
 
 def _signal_redis(signum: int) -> None:
