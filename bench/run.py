@@ -90,7 +90,9 @@ class Bench:
         self.pause_flower = pause_flower
         self.out = out
         self.rows: list[dict[str, Any]] = []
-        self.engine = sa.create_engine(config.current().database_url)
+        # The benchmark's own queries (drains, statistics) go to PostgreSQL
+        # directly: they are not the app's traffic, and must not load PgBouncer.
+        self.engine = sa.create_engine(stacks.direct_database_url())
         self.orderly: stacks.Stack
         self.bare: stacks.Stack
         self.key = ""

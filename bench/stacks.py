@@ -128,11 +128,22 @@ def bare_broker_url() -> str:
     return url.rsplit("/", 1)[0] + "/orderly_bench"
 
 
+def direct_database_url() -> str:
+    """The app role's URL, but to PostgreSQL itself rather than through
+    PgBouncer: the bare pipeline has no pooler (and prepares statements,
+    which a transaction pooler would break). PostgreSQL's host and port are
+    the migrations' (admin.env), which never go through PgBouncer."""
+    app = sa.make_url(config.Settings.from_env(testing=True).database_url)
+    owner = sa.make_url(str(dotenv_values(ROOT / ".local" / "admin.env")["TEST_MIGRATION_DATABASE_URL"]))
+    direct = app.set(drivername="postgresql", host=owner.host, port=owner.port)
+    return direct.render_as_string(hide_password=False)
+
+
 def bare_env() -> dict[str, str]:
     settings = config.Settings.from_env(testing=True)
     return {
         **stack.process_env(),
-        "BARE_DATABASE_URL": settings.database_url.replace("postgresql+psycopg://", "postgresql://"),
+        "BARE_DATABASE_URL": direct_database_url(),
         "BARE_REDIS_URL": settings.redis_url,
         "BARE_BROKER_URL": bare_broker_url(),
         "BROKER_URL": bare_broker_url(),  # the celery CLI reads it and prefers it to the app's own
@@ -205,11 +216,12 @@ def start_bare(port: int, flower_port: int) -> Stack:
 
 
 def server_pids() -> dict[str, list[int]]:
-    """PostgreSQL, RabbitMQ, both Redis servers and Kafka of the local stack (scripts/services.sh)."""
+    """PostgreSQL, PgBouncer, RabbitMQ, both Redis servers and Kafka of the local stack (scripts/services.sh)."""
     local = ROOT / ".local"
     found: dict[str, list[int]] = {}
     for name, pidfile in (
         ("postgresql", local / "postgres" / "data" / "postmaster.pid"),
+        ("pgbouncer", (local / "postgres").resolve().parent / "pgbouncer" / "pgbouncer.pid"),
         ("rabbitmq", local / "rabbitmq" / "rabbitmq.pid"),
         ("redis", local / "redis" / "redis.pid"),
         ("redis", local / "redis-cache" / "redis.pid"),  # the order cache's own server
