@@ -105,10 +105,6 @@ class Merger:
 
         self._Merged = Merged
 
-    @property
-    def waiting(self) -> int:
-        return len(self._waiting)
-
     def take(self, request: Request) -> None:
         """A request the default strategy has reserved: to the pool now, or held."""
         if not _mergeable(request):
