@@ -33,7 +33,7 @@ RETRYING = {
     "retry_backoff_max": 60,
     "retry_jitter": True,
     "max_retries": MAX_RETRIES,
-    # One task event per message, when it ends (workers/task_events.py).
+    # One task event per batch (a message, or messages merged), when it ends (workers/task_events.py).
     "send_events": False,
     "Request": "workers.task_events:OneEventRequest",
     # Messages waiting while every pool process is busy go as one (workers/merging.py).
