@@ -18,6 +18,7 @@ from dotenv import dotenv_values
 
 import config
 from tests.integration import stack
+from tests.integration.servers import pgbouncer_pid_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -221,7 +222,7 @@ def server_pids() -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for name, pidfile in (
         ("postgresql", local / "postgres" / "data" / "postmaster.pid"),
-        ("pgbouncer", (local / "postgres").resolve().parent / "pgbouncer" / "pgbouncer.pid"),
+        ("pgbouncer", pgbouncer_pid_file()),
         ("rabbitmq", local / "rabbitmq" / "rabbitmq.pid"),
         ("redis", local / "redis" / "redis.pid"),
         ("redis", local / "redis-cache" / "redis.pid"),  # the order cache's own server

@@ -126,10 +126,12 @@ class Merger:
             self._forget(self._waiting, "the worker is shutting down")
             self._waiting = []
             return
-        stale = [request for request in self._waiting if not _deliverable(request)]
-        if stale:
-            self._forget(stale, "their channel closed")
-            self._waiting = [request for request in self._waiting if _deliverable(request)]
+        live: list[Request] = []
+        stale: list[Request] = []
+        for request in self._waiting:
+            (live if _deliverable(request) else stale).append(request)
+        self._forget(stale, "their channel closed")
+        self._waiting = live
         if self._waiting:
             self._dispatch(self._next_batch())
 

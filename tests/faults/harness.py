@@ -152,9 +152,9 @@ class FaultStack:
     def log(self, index: int) -> str:
         """What the worker has logged since its last start."""
         path, offset = self._logs[index]
-        with open(path, "rb") as log:
-            log.seek(offset)
-            return log.read().decode(errors="replace")
+        with open(path, "rb") as file:
+            file.seek(offset)
+            return file.read().decode(errors="replace")
 
     def publisher(self) -> DirectPublisher:
         """Publishes job messages to this stack's vhost, as the relay does."""

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from tests.faults.harness import FaultStack
 from tests.faults.load import Load
-from tests.integration.servers import services
+from tests.integration.servers import pgbouncer_pid_file, services
 from tests.integration.stack import ROOT
 
 # Both Redis servers: the counters' (state) and the order cache's.
@@ -63,8 +63,7 @@ def test_pgbouncer_killed_then_restarted(scenario):
     def break_the_pooler(system: FaultStack, load: Load, rng: random.Random) -> None:
         for _ in range(2):
             time.sleep(rng.uniform(2, 4))
-            pid_file = (ROOT / ".local" / "postgres").resolve().parent / "pgbouncer" / "pgbouncer.pid"
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+            os.kill(int(pgbouncer_pid_file().read_text().split()[0]), signal.SIGKILL)
             time.sleep(3)
             services("start", "pgbouncer")
 

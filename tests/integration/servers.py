@@ -7,12 +7,19 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import redis
 
 from tests.integration.stack import ROOT
 
 SERVICES = str(ROOT / "scripts" / "services.sh")
+
+
+def pgbouncer_pid_file() -> Path:
+    """Where services.sh keeps PgBouncer's pid: beside PostgreSQL's files,
+    wherever those are (.local/postgres may link outside the checkout)."""
+    return (ROOT / ".local" / "postgres").resolve().parent / "pgbouncer" / "pgbouncer.pid"
 
 
 def services(*args: str, timeout: float = 120) -> str:
